@@ -1,0 +1,76 @@
+/** RFC 6749 §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2, RFC 8707 §2, RFC 7009 §2.2.1 error codes. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'unsupported_response_type'
+  | 'unsupported_token_type'
+  | 'invalid_scope'
+  | 'invalid_target'
+  | 'access_denied'
+  | 'invalid_redirect_uri'
+  | 'invalid_client_metadata'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'temporarily_unavailable'
+  | 'server_error'
+  | 'not_found';
+
+const defaultStatus: Partial<Record<OAuthErrorCode, number>> = {
+  invalid_client: 401,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  not_found: 404,
+  temporarily_unavailable: 503,
+  server_error: 500,
+};
+
+/**
+ * The one error type of the project. Its `description` is always safe to show to the
+ * OAuth client; anything that is not an OAuthError is rendered as `server_error` and its
+ * details go to the log only.
+ */
+export class OAuthError extends Error {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    readonly code: OAuthErrorCode,
+    readonly description?: string,
+    init: { status?: number; headers?: Record<string, string> } = {},
+  ) {
+    super(description ? `${code}: ${description}` : code);
+    this.name = 'OAuthError';
+    this.status = init.status ?? defaultStatus[code] ?? 400;
+    this.headers = init.headers ?? {};
+  }
+
+  /** RFC 6749 §5.2 JSON body; `Cache-Control: no-store` on every error. */
+  toResponse(extraHeaders: Record<string, string> = {}): Response {
+    const body: Record<string, string> = { error: this.code };
+    if (this.description) body.error_description = this.description;
+    return new Response(JSON.stringify(body), {
+      status: this.status,
+      headers: {
+        'Content-Type': 'application/json',
+        'Cache-Control': 'no-store',
+        Pragma: 'no-cache',
+        ...extraHeaders,
+        ...this.headers,
+      },
+    });
+  }
+}
+
+/** Turns any thrown value into the RFC 6749 §5.2 response; unknown errors never leak details. */
+export function errorResponse(err: unknown, log: (message: string, err: unknown) => void = defaultLog): Response {
+  if (err instanceof OAuthError) return err.toResponse();
+  log('mcp-auth-edge: unexpected error', err);
+  return new OAuthError('server_error', 'The server encountered an unexpected condition.').toResponse();
+}
+
+function defaultLog(message: string, err: unknown): void {
+  console.error(message, err);
+}

@@ -1,0 +1,27 @@
+import type { AuditEvent } from './events.js';
+import type { ResolvedOptions } from './options.js';
+
+export type EmitEvent = (event: AuditEvent) => Promise<void>;
+
+/**
+ * Sends each audit event to the log and the hooks. A failing hook is logged and never breaks
+ * the response that caused the event.
+ */
+export function createEventSink(hooks: ResolvedOptions['hooks']): EmitEvent {
+  const log = hooks.log === false ? undefined : (hooks.log ?? ((e: AuditEvent) => console.log(JSON.stringify({ level: 'info', source: 'mcp-auth-edge', ...e }))));
+  return async (event) => {
+    const calls: (void | Promise<void>)[] = [];
+    const safely = (name: string, fn: () => void | Promise<void>) => {
+      try {
+        calls.push(Promise.resolve(fn()).catch((err) => console.error(`mcp-auth-edge: ${name} hook failed`, err)));
+      } catch (err) {
+        console.error(`mcp-auth-edge: ${name} hook failed`, err);
+      }
+    };
+    if (log) safely('log', () => log(event));
+    if (hooks.onEvent) safely('onEvent', () => hooks.onEvent!(event));
+    if (event.type === 'token.issued' && hooks.onTokenIssued) safely('onTokenIssued', () => hooks.onTokenIssued!(event));
+    if (event.type === 'token.revoked' && hooks.onRevocation) safely('onRevocation', () => hooks.onRevocation!(event));
+    await Promise.all(calls);
+  };
+}

@@ -1,0 +1,47 @@
+/** Structured audit events (see docs/storage.md#audit-events). Never contain secrets or raw tokens. */
+export interface TokenIssuedEvent {
+  type: 'token.issued';
+  grantType: 'authorization_code' | 'refresh_token';
+  clientId: string;
+  sub: string;
+  scopes: string[];
+  resource: string;
+  grantId: string;
+  jti: string;
+  expiresAt: number;
+  refreshTokenIssued: boolean;
+}
+
+export interface RevocationEvent {
+  type: 'token.revoked';
+  clientId: string;
+  grantId?: string;
+  jti?: string;
+  tokenType: 'access_token' | 'refresh_token';
+  /** 'client_request' (RFC 7009), 'refresh_token_reuse', 'code_replay'. */
+  reason: 'client_request' | 'refresh_token_reuse' | 'code_replay';
+}
+
+export interface ReplayEvent {
+  type: 'security.replay_detected';
+  what: 'authorization_code' | 'refresh_token';
+  clientId: string;
+  grantId: string;
+}
+
+export interface RateLimitedEvent {
+  type: 'security.rate_limited';
+  endpoint: string;
+  key: string;
+  limit: number;
+  windowSeconds: number;
+}
+
+export interface ClientRegisteredEvent {
+  type: 'client.registered';
+  clientId: string;
+  clientName?: string;
+  tokenEndpointAuthMethod: string;
+}
+
+export type AuditEvent = TokenIssuedEvent | RevocationEvent | ReplayEvent | RateLimitedEvent | ClientRegisteredEvent;

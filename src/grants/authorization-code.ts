@@ -1,0 +1,46 @@
+import type { OAuthErrorCode } from '../errors.js';
+import { timingSafeEqual } from '../crypto.js';
+import type { GrantRecord } from './grant-record.js';
+import { sameResource } from '../protocol/resource.js';
+
+export interface CodeRedemptionInput {
+  codeHash: string;
+  clientId: string;
+  /** `redirect_uri` from the token request, when sent. */
+  redirectUri?: string;
+  /** S256 of the presented `code_verifier`, computed before the atomic section. */
+  verifierChallenge: string;
+  /** `resource` from the token request, when sent (RFC 8707 §2.2). */
+  resource?: string;
+  now: number;
+}
+
+export type Decision =
+  | { outcome: 'issue' }
+  | { outcome: 'reject'; error: OAuthErrorCode; description: string }
+  | { outcome: 'replay' };
+
+const INVALID_CODE = 'The authorization code is invalid, expired or already used.';
+
+/**
+ * Pure decision for redeeming an authorization code (OAuth 2.1 §4.1.3, RFC 7636 §4.6,
+ * RFC 8707 §2.2). A failed attempt leaves the code redeemable by the rightful client; a second
+ * successful-looking redemption is a replay and revokes the grant.
+ */
+export function decideCodeRedemption(grant: GrantRecord | undefined, input: CodeRedemptionInput): Decision {
+  if (!grant || !timingSafeEqual(grant.code_hash, input.codeHash)) return reject('invalid_grant', INVALID_CODE);
+  if (grant.client_id !== input.clientId) return reject('invalid_grant', INVALID_CODE);
+  if (grant.code_redeemed_at !== null) return { outcome: 'replay' };
+  if (input.now >= grant.code_expires_at) return reject('invalid_grant', INVALID_CODE);
+  if (input.redirectUri !== undefined && input.redirectUri !== grant.redirect_uri)
+    return reject('invalid_grant', 'redirect_uri does not match the authorization request.');
+  if (!timingSafeEqual(grant.code_challenge, input.verifierChallenge))
+    return reject('invalid_grant', 'code_verifier does not match the code_challenge (RFC 7636 §4.6).');
+  if (input.resource !== undefined && !sameResource(input.resource, grant.resource))
+    return reject('invalid_target', 'The token request may not widen or change the resource of the authorization.');
+  return { outcome: 'issue' };
+}
+
+function reject(error: OAuthErrorCode, description: string): Decision {
+  return { outcome: 'reject', error, description };
+}

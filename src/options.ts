@@ -1,0 +1,184 @@
+import type { ClientStore, ClientRecord } from './storage/client-store.js';
+import type { PrincipalResolver } from './principal/types.js';
+import type { RateLimitOptions } from './rate-limit/limits.js';
+import type { AuditEvent, RevocationEvent, TokenIssuedEvent } from './events.js';
+import type { SigningAlgorithm } from './tokens/signing-keys.js';
+import { isLoopbackHost } from './protocol/redirect-uri.js';
+import { developmentSignIn } from './principal/development.js';
+
+export interface ConsentUiOptions {
+  appName?: string;
+  logoUrl?: string;
+  privacyPolicyUrl?: string;
+  termsOfServiceUrl?: string;
+}
+
+export interface McpAuthOptions {
+  /** Exact issuer identifier: https (or http on loopback), no trailing slash, no query or fragment. */
+  issuer: string;
+  /** The protected MCP resource URI(s) (RFC 8707/9728). The first is used when a request names none. */
+  resources: string | string[];
+  /** `scopes_supported`. `offline_access` may be listed; it is never put in challenges. */
+  scopes: string[];
+  /** Scopes granted when an authorization request has no `scope`; defaults to every scope but `offline_access`. */
+  defaultScopes?: string[];
+  /** Human descriptions shown on the consent page, by scope. */
+  scopeDescriptions?: Record<string, string>;
+  accessTokenTtlSeconds?: number;
+  refreshTokenTtlSeconds?: number;
+  /** Lifetime of authorization codes; at most 600 (OAuth 2.1 §4.1.2). */
+  codeExpirationSeconds?: number;
+  signing?: {
+    algorithm?: SigningAlgorithm;
+    /** A private JWK (object or JSON string) from a secret; otherwise a key is generated and kept in the Durable Object. */
+    privateJwk?: JsonWebKey | string;
+  };
+  registration?: {
+    /** Serve `POST /register` (RFC 7591). Default true. */
+    enabled?: boolean;
+  };
+  /** Redirect URIs that may be registered or used: exact strings, or patterns. Unset = any https/loopback URI. */
+  allowedRedirectUris?: (string | RegExp)[];
+  /** Clients known from configuration, in addition to the client store. */
+  clients?: ClientRecord[];
+  /** Where registered clients live. Default: Workers KV (binding `bindings.clients`). */
+  clientStore?: ClientStore;
+  /** Who is the user. Default: development sign-in on loopback issuers; required otherwise. */
+  principal?: PrincipalResolver;
+  consentUi?: ConsentUiOptions;
+  /** Clients (e.g. resource servers) allowed to introspect tokens issued to other clients. */
+  introspectionClients?: string[];
+  rateLimits?: RateLimitOptions;
+  bindings?: { clients?: string; state?: string };
+  onTokenIssued?: (event: TokenIssuedEvent) => void | Promise<void>;
+  onRevocation?: (event: RevocationEvent) => void | Promise<void>;
+  /** Every audit event (issuance, refresh, revocation, replay, rate limiting). */
+  onEvent?: (event: AuditEvent) => void | Promise<void>;
+  /** Structured log sink; default: one JSON line per event on the console. `false` silences it. */
+  log?: ((event: AuditEvent) => void) | false;
+}
+
+export interface ResolvedOptions {
+  issuer: string;
+  issuerUrl: URL;
+  /** Path prefix of every endpoint ('' when the issuer has no path). */
+  basePath: string;
+  resources: string[];
+  scopes: string[];
+  defaultScopes: string[];
+  scopeDescriptions: Record<string, string>;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  codeExpirationSeconds: number;
+  signingAlgorithm: SigningAlgorithm;
+  privateJwk?: JsonWebKey;
+  registrationEnabled: boolean;
+  allowedRedirectUris?: (string | RegExp)[];
+  clients: ClientRecord[];
+  clientStore?: ClientStore;
+  principal: PrincipalResolver;
+  introspectionClients: string[];
+  consentUi: Required<Pick<ConsentUiOptions, 'appName'>> & ConsentUiOptions;
+  rateLimits: RateLimitOptions;
+  bindings: { clients: string; state: string };
+  hooks: Pick<McpAuthOptions, 'onTokenIssued' | 'onRevocation' | 'onEvent' | 'log'>;
+  /** True on http loopback issuers: cookies cannot be `Secure` there. */
+  insecureLoopback: boolean;
+}
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
+
+function fail(message: string): never {
+  throw new TypeError(`mcp-auth-edge: ${message}`);
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number, max = Infinity): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value <= 0 || value > max) fail(`${name} must be a whole number of seconds between 1 and ${max}`);
+  return value;
+}
+
+/** Validates options once, at construction, with messages that say what to fix. */
+export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
+  if (!options || typeof options.issuer !== 'string') fail('`issuer` is required');
+  let issuerUrl: URL;
+  try {
+    issuerUrl = new URL(options.issuer);
+  } catch {
+    fail(`issuer "${options.issuer}" is not an absolute URL`);
+  }
+  // RFC 8414 §2: https, no query or fragment; MCP 2026-07: byte-identical issuer, so no trailing slash.
+  if (options.issuer.endsWith('/')) fail(`issuer "${options.issuer}" must not end with a slash`);
+  if (issuerUrl.search || issuerUrl.hash || options.issuer.includes('#') || options.issuer.includes('?'))
+    fail('issuer must not have a query or fragment');
+  if (issuerUrl.username || issuerUrl.password) fail('issuer must not contain credentials');
+  const loopback = isLoopbackHost(issuerUrl.hostname);
+  if (issuerUrl.protocol !== 'https:' && !(issuerUrl.protocol === 'http:' && loopback))
+    fail(`issuer "${options.issuer}" must use https (http is allowed only on localhost/127.0.0.1/[::1])`);
+  if (issuerUrl.href.replace(/\/$/, '') !== options.issuer)
+    fail(`issuer "${options.issuer}" is not in canonical form; use "${issuerUrl.href.replace(/\/$/, '')}"`);
+
+  const resources = [options.resources ?? []].flat();
+  if (resources.length === 0) fail('`resources` must name at least one protected resource URI');
+  for (const resource of resources) {
+    let url: URL;
+    try {
+      url = new URL(resource);
+    } catch {
+      fail(`resource "${resource}" is not an absolute URI`);
+    }
+    if (url.hash || resource.includes('#')) fail(`resource "${resource}" must not have a fragment (RFC 8707 §2)`);
+  }
+
+  if (!Array.isArray(options.scopes) || options.scopes.length === 0) fail('`scopes` must list at least one scope');
+  for (const scope of options.scopes) if (!SCOPE_TOKEN.test(scope)) fail(`scope "${scope}" is not a valid scope token`);
+  const defaultScopes = options.defaultScopes ?? options.scopes.filter((s) => s !== 'offline_access');
+  for (const scope of defaultScopes) if (!options.scopes.includes(scope)) fail(`default scope "${scope}" is not in \`scopes\``);
+
+  const codeExpirationSeconds = positiveInt('codeExpirationSeconds', options.codeExpirationSeconds, 600, 600);
+  const accessTokenTtlSeconds = positiveInt('accessTokenTtlSeconds', options.accessTokenTtlSeconds, 900, 86_400);
+  const refreshTokenTtlSeconds = positiveInt('refreshTokenTtlSeconds', options.refreshTokenTtlSeconds, 30 * 86_400);
+
+  let privateJwk: JsonWebKey | undefined;
+  if (typeof options.signing?.privateJwk === 'string') {
+    try {
+      privateJwk = JSON.parse(options.signing.privateJwk) as JsonWebKey;
+    } catch {
+      fail('signing.privateJwk is not valid JSON');
+    }
+  } else privateJwk = options.signing?.privateJwk;
+  if (privateJwk && !('d' in privateJwk)) fail('signing.privateJwk must be a private key (it has no "d")');
+  const signingAlgorithm = options.signing?.algorithm ?? 'ES256';
+  if (!['ES256', 'EdDSA', 'RS256'].includes(signingAlgorithm)) fail(`signing.algorithm "${signingAlgorithm}" is not one of ES256, EdDSA, RS256`);
+
+  const principal = options.principal ?? developmentSignIn();
+  if (!principal.production && !loopback)
+    fail('the development sign-in only runs on a localhost issuer; set `principal` (cloudflareAccess, customPrincipal) or developmentSignIn({ force: true })');
+
+  const basePath = issuerUrl.pathname === '/' ? '' : issuerUrl.pathname;
+  return {
+    issuer: options.issuer,
+    issuerUrl,
+    basePath,
+    resources,
+    scopes: [...options.scopes],
+    defaultScopes,
+    scopeDescriptions: options.scopeDescriptions ?? {},
+    accessTokenTtlSeconds,
+    refreshTokenTtlSeconds,
+    codeExpirationSeconds,
+    signingAlgorithm,
+    privateJwk,
+    registrationEnabled: options.registration?.enabled ?? true,
+    allowedRedirectUris: options.allowedRedirectUris,
+    clients: options.clients ?? [],
+    clientStore: options.clientStore,
+    principal,
+    introspectionClients: options.introspectionClients ?? [],
+    consentUi: { appName: 'MCP Authorization', ...options.consentUi },
+    rateLimits: options.rateLimits ?? {},
+    bindings: { clients: 'MCP_AUTH_CLIENTS', state: 'MCP_AUTH_STATE', ...options.bindings },
+    hooks: { onTokenIssued: options.onTokenIssued, onRevocation: options.onRevocation, onEvent: options.onEvent, log: options.log },
+    insecureLoopback: issuerUrl.protocol === 'http:',
+  };
+}

@@ -1,0 +1,10 @@
+import type { Principal, PrincipalResolver } from './types.js';
+
+/** Your own way of knowing the user: a session cookie, an upstream header, … */
+export function customPrincipal(resolve: (request: Request, env: unknown) => Principal | undefined | Promise<Principal | undefined>): PrincipalResolver {
+  return {
+    kind: 'custom',
+    production: true,
+    resolve: ({ request, env }) => Promise.resolve(resolve(request, env)),
+  };
+}

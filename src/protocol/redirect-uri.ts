@@ -1,0 +1,61 @@
+import { OAuthError } from '../errors.js';
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** RFC 8252 §7.3 loopback hosts (host names as the WHATWG URL parser spells them). */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname.toLowerCase());
+}
+
+/**
+ * Checks one redirect URI offered at registration (RFC 7591 §2, OAuth 2.1 §2.3.1):
+ * absolute, parseable, no fragment, https or http on a loopback host.
+ */
+export function checkRedirectUriSyntax(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 2000)
+    throw new OAuthError('invalid_redirect_uri', 'Each redirect URI must be a non-empty string of at most 2000 characters.');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new OAuthError('invalid_redirect_uri', `Redirect URI "${value}" is not an absolute URI.`);
+  }
+  if (value.includes('#')) throw new OAuthError('invalid_redirect_uri', 'Redirect URIs must not contain a fragment (OAuth 2.1 §2.3.1).');
+  if (url.username || url.password) throw new OAuthError('invalid_redirect_uri', 'Redirect URIs must not contain credentials.');
+  const secure = url.protocol === 'https:';
+  const loopback = url.protocol === 'http:' && isLoopbackHost(url.hostname);
+  if (!secure && !loopback)
+    throw new OAuthError('invalid_redirect_uri', 'Redirect URIs must use https, or http on localhost, 127.0.0.1 or [::1].');
+  return value;
+}
+
+/** Checks a URI against the operator's `allowedRedirectUris` (exact strings or patterns). */
+export function isAllowedByPolicy(uri: string, allowed: readonly (string | RegExp)[] | undefined): boolean {
+  if (!allowed) return true;
+  return allowed.some((rule) => (typeof rule === 'string' ? rule === uri : rule.test(uri)));
+}
+
+/**
+ * Exact string match with a registered redirect URI, except that the port of an http loopback
+ * URI may vary (RFC 8252 §7.3, OAuth 2.1 §8.4.2). Returns the registered URI that matched.
+ */
+export function matchRedirectUri(requested: string, registered: readonly string[]): string | undefined {
+  if (registered.includes(requested)) return requested;
+  if (!isHttpLoopback(requested)) return undefined;
+  const wanted = stripPort(requested);
+  return registered.find((candidate) => isHttpLoopback(candidate) && stripPort(candidate) === wanted);
+}
+
+function isHttpLoopback(uri: string): boolean {
+  try {
+    const url = new URL(uri);
+    return url.protocol === 'http:' && isLoopbackHost(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** Removes an explicit port from an absolute http URI string without re-serialising the rest. */
+function stripPort(uri: string): string {
+  return uri.replace(/^(http:\/\/(?:\[[^\]]+\]|[^/:?#]+)):\d+/i, '$1');
+}

@@ -1,0 +1,176 @@
+import { getCookie, setCookie } from 'hono/cookie';
+import { SignJWT, jwtVerify } from 'jose';
+import type { AppContext } from './http.js';
+import { readForm, rejectRepeatedParameters } from './http.js';
+import { OAuthError } from '../errors.js';
+import { randomToken, sha256, timingSafeEqual } from '../crypto.js';
+import {
+  authorizationResponseUrl,
+  checkAuthorizationRequest,
+  checkClientAndRedirect,
+  UntrustedRedirectError,
+  type AuthorizationRequest,
+} from '../protocol/authorization-request.js';
+import { isLoopbackHost } from '../protocol/redirect-uri.js';
+import { renderConsentPage, renderErrorPage } from '../ui/consent-page.js';
+import type { ClientRecord } from '../storage/client-store.js';
+
+const CONSENT_TYP = 'mcp-consent-request+jwt';
+const CONSENT_TTL_SECONDS = 600;
+
+function cookieName(c: AppContext): string {
+  // `__Host-` requires `Secure`, which a browser refuses on plain-http localhost.
+  return c.var.services.options.insecureLoopback ? 'mcp-auth-consent' : '__Host-mcp-auth-consent';
+}
+
+/** Anti-framing and a script-free CSP on every page this server renders (RFC 9700 §4.16). */
+function securePage(c: AppContext, nonce: string, body: unknown, status: 200 | 400 | 403, formTarget?: string): Response | Promise<Response> {
+  const formAction = formTarget ? `'self' ${new URL(formTarget).origin}` : "'self'";
+  c.header('Content-Security-Policy', `default-src 'none'; style-src 'nonce-${nonce}'; img-src https: data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`);
+  c.header('X-Frame-Options', 'DENY');
+  c.header('X-Content-Type-Options', 'nosniff');
+  c.header('Referrer-Policy', 'no-referrer');
+  c.header('Cache-Control', 'no-store');
+  return c.html(body as string | Promise<string>, status);
+}
+
+function errorPage(c: AppContext, nonce: string, message: string, status: 400 | 403 = 400) {
+  const { appName } = c.var.services.options.consentUi;
+  return securePage(c, nonce, renderErrorPage({ appName, title: 'This request cannot be completed', message, nonce }), status);
+}
+
+/** GET /authorize (OAuth 2.1 §4.1.1): validate, identify the user, show the consent page. */
+export async function showConsent(c: AppContext): Promise<Response> {
+  const services = c.var.services;
+  const { options } = services;
+  const nonce = randomToken(16);
+  const params = new URL(c.req.url).searchParams;
+
+  let client: ClientRecord | undefined;
+  let redirectUri: string;
+  try {
+    rejectRepeatedParameters(params, ['resource']);
+    const clientId = params.get('client_id');
+    client = clientId ? await services.clients.get(clientId) : undefined;
+    redirectUri = checkClientAndRedirect(params, client, options.allowedRedirectUris);
+  } catch (err) {
+    if (err instanceof UntrustedRedirectError || err instanceof OAuthError) return errorPage(c, nonce, err instanceof OAuthError ? err.description ?? err.code : err.description);
+    throw err;
+  }
+
+  let request: AuthorizationRequest;
+  try {
+    request = checkAuthorizationRequest(params, client!, redirectUri, options);
+  } catch (err) {
+    if (!(err instanceof OAuthError)) throw err;
+    return c.redirect(authorizationResponseUrl(redirectUri, options.issuer, { error: err.code, error_description: err.description, state: params.get('state') ?? undefined }), 302);
+  }
+
+  const principal = await options.principal.resolve({ request: c.req.raw, env: c.env });
+  if (!principal && !options.principal.signInField) {
+    return c.redirect(authorizationResponseUrl(redirectUri, options.issuer, { error: 'access_denied', error_description: 'The user is not signed in.', state: request.state }), 302);
+  }
+
+  // The form carries the validated request, signed and bound to a cookie of this browser.
+  const csrf = randomToken(32);
+  const keys = await services.keys();
+  const signed = await new SignJWT({ req: request, csrf: await sha256(csrf) })
+    .setProtectedHeader({ alg: keys.alg, kid: keys.kid, typ: CONSENT_TYP })
+    .setIssuer(options.issuer)
+    .setAudience(`${options.issuer}/authorize`)
+    .setIssuedAt(services.now())
+    .setExpirationTime(services.now() + CONSENT_TTL_SECONDS)
+    .sign(keys.privateKey);
+  setCookie(c, cookieName(c), csrf, {
+    path: '/',
+    httpOnly: true,
+    secure: !options.insecureLoopback,
+    sameSite: 'Lax',
+    maxAge: CONSENT_TTL_SECONDS,
+  });
+
+  const redirectHost = new URL(redirectUri).host;
+  const page = renderConsentPage({
+    ui: options.consentUi,
+    clientName: client!.client_name ?? client!.client_id,
+    clientUri: client!.client_uri,
+    redirectHost,
+    localhostOnly: client!.redirect_uris.every((uri) => isLoopbackHost(new URL(uri).hostname)),
+    scopes: request.scopes.map((name) => ({ name, description: options.scopeDescriptions[name] })),
+    resource: request.resource,
+    request: signed,
+    action: `${options.basePath}/authorize`,
+    principalName: principal?.displayName ?? principal?.id,
+    askForName: !principal && options.principal.signInField === true,
+    nonce,
+  });
+  return securePage(c, nonce, page, 200, redirectUri);
+}
+
+/** POST /authorize: the consent decision. CSRF-checked, then 303 to the client (RFC 9700 §4.12). */
+export async function decideConsent(c: AppContext): Promise<Response> {
+  const services = c.var.services;
+  const { options } = services;
+  const nonce = randomToken(16);
+
+  // A cross-site form post is refused outright (Fetch Metadata / Origin), before any parsing.
+  const site = c.req.header('Sec-Fetch-Site');
+  const origin = c.req.header('Origin');
+  if (site === 'cross-site' || (origin && origin !== 'null' && origin !== options.issuerUrl.origin))
+    return errorPage(c, nonce, 'The approval did not come from this site.', 403);
+
+  const form = await readForm(c);
+  const keys = await services.keys();
+  let request: AuthorizationRequest;
+  let csrfHash: string;
+  try {
+    const { payload } = await jwtVerify<{ req: AuthorizationRequest; csrf: string }>(form.get('request') ?? '', keys.verificationKey, {
+      issuer: options.issuer,
+      audience: `${options.issuer}/authorize`,
+      typ: CONSENT_TYP,
+      currentDate: new Date(services.now() * 1000),
+    });
+    request = payload.req;
+    csrfHash = payload.csrf;
+  } catch {
+    return errorPage(c, nonce, 'This approval form has expired or was tampered with. Start again from the application.');
+  }
+  const cookie = getCookie(c, cookieName(c));
+  if (!cookie || !timingSafeEqual(await sha256(cookie), csrfHash))
+    return errorPage(c, nonce, 'This approval form does not belong to this browser session. Start again from the application.', 403);
+
+  const client = await services.clients.get(request.clientId);
+  if (!client) return errorPage(c, nonce, 'This application is no longer registered.');
+
+  const respond = (params: Record<string, string | undefined>) => {
+    setCookie(c, cookieName(c), '', { path: '/', httpOnly: true, secure: !options.insecureLoopback, sameSite: 'Lax', maxAge: 0 });
+    return c.redirect(authorizationResponseUrl(request.redirectUri, options.issuer, { ...params, state: request.state }), 303);
+  };
+
+  if (form.get('action') !== 'approve') return respond({ error: 'access_denied', error_description: 'The user denied the request.' });
+
+  const principal = await options.principal.resolve({ request: c.req.raw, env: c.env, form });
+  if (!principal) {
+    if (options.principal.signInField) return errorPage(c, nonce, 'Enter a name (letters, digits, spaces, . _ @ \' -; at most 64) to sign in.');
+    return respond({ error: 'access_denied', error_description: 'The user is not signed in.' });
+  }
+
+  const grantId = randomToken(16);
+  const code = `${grantId}.${randomToken(32)}`;
+  const now = services.now();
+  await services.grant(grantId).createGrant({
+    grant_id: grantId,
+    client_id: request.clientId,
+    sub: principal.id,
+    scope: request.scopes.join(' '),
+    resource: request.resource,
+    redirect_uri: request.redirectUri,
+    code_hash: await sha256(code),
+    code_challenge: request.codeChallenge,
+    code_expires_at: now + options.codeExpirationSeconds,
+    code_redeemed_at: null,
+    refresh_expires_at: null,
+    created_at: now,
+  });
+  return respond({ code });
+}

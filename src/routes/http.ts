@@ -1,0 +1,107 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { OAuthError } from '../errors.js';
+import type { Services } from '../services.js';
+import { effectiveLimit, rateLimitHeaders, type RateLimitedEndpoint } from '../rate-limit/limits.js';
+
+export type AppEnv = { Bindings: Record<string, unknown>; Variables: { services: Services } };
+export type AppContext = Context<AppEnv>;
+
+/** Largest accepted request body. Form and JSON bodies of this protocol are small. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+async function readBody(c: AppContext, maxBytes: number): Promise<string> {
+  const declared = Number(c.req.header('Content-Length') ?? '0');
+  if (declared > maxBytes) throw new OAuthError('invalid_request', `The request body exceeds ${maxBytes} bytes.`);
+  const text = await c.req.text();
+  if (new TextEncoder().encode(text).byteLength > maxBytes) throw new OAuthError('invalid_request', `The request body exceeds ${maxBytes} bytes.`);
+  return text;
+}
+
+function mediaType(c: AppContext): string {
+  return (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/**
+ * An `application/x-www-form-urlencoded` body (OAuth 2.1 §3.2). RFC 6749 §3.1: a parameter
+ * may appear once, except those listed in `repeatable` (RFC 8707 `resource`).
+ */
+export async function readForm(c: AppContext, options: { acceptJson?: boolean; repeatable?: string[] } = {}): Promise<URLSearchParams> {
+  const type = mediaType(c);
+  if (options.acceptJson && type === 'application/json') {
+    const body = await readJson(c);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new OAuthError('invalid_request', 'The JSON body must be an object.');
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(body)) if (typeof value === 'string') params.append(key, value);
+    return params;
+  }
+  if (type !== 'application/x-www-form-urlencoded')
+    throw new OAuthError('invalid_request', 'The request body must be application/x-www-form-urlencoded.');
+  const params = new URLSearchParams(await readBody(c, MAX_BODY_BYTES));
+  rejectRepeatedParameters(params, options.repeatable ?? []);
+  return params;
+}
+
+export function rejectRepeatedParameters(params: URLSearchParams, repeatable: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const key of params.keys()) {
+    if (seen.has(key) && !repeatable.includes(key)) throw new OAuthError('invalid_request', `Parameter "${key}" must not be repeated (RFC 6749 §3.1).`);
+    seen.add(key);
+  }
+}
+
+export async function readJson(c: AppContext): Promise<unknown> {
+  const text = await readBody(c, MAX_BODY_BYTES);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new OAuthError('invalid_request', 'The request body is not valid JSON.');
+  }
+}
+
+/** JSON that must not be cached: token, introspection, registration responses (RFC 6749 §5.1). */
+export function noStoreJson(c: AppContext, body: unknown, status: 200 | 201 = 200): Response {
+  return c.json(body, status, { 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+}
+
+/**
+ * CORS for browser-based MCP clients (RFC 9700 §2.6: never on the authorization endpoint).
+ * Credentials are never allowed, so `*` is safe; `MCP-Protocol-Version` may be sent and
+ * `WWW-Authenticate` read.
+ */
+export function cors(): MiddlewareHandler<AppEnv> {
+  const headers = {
+    'Access-Control-Allow-Origin': '*',
+    'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+    'Access-Control-Allow-Headers': 'Authorization, Content-Type, MCP-Protocol-Version',
+    'Access-Control-Expose-Headers': 'WWW-Authenticate, RateLimit, RateLimit-Policy, Retry-After',
+    'Access-Control-Max-Age': '86400',
+  };
+  return async (c, next) => {
+    if (c.req.method === 'OPTIONS') return new Response(null, { status: 204, headers });
+    await next();
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  };
+}
+
+/** The client address to count against: Cloudflare's `CF-Connecting-IP`, or one local bucket. */
+export function clientAddress(c: AppContext): string {
+  return c.req.header('CF-Connecting-IP') ?? 'local';
+}
+
+/** Counts the request in the endpoint's bucket (a Durable Object per endpoint and address). */
+export function rateLimit(endpoint: RateLimitedEndpoint): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const services = c.var.services;
+    const limit = effectiveLimit(endpoint, services.options.rateLimits);
+    if (!limit) return next();
+    const key = clientAddress(c);
+    const decision = await services.rateLimitBucket(endpoint, key).hitRateLimit({ ...limit, now: services.now() });
+    const headers = rateLimitHeaders(endpoint, decision);
+    if (!decision.allowed) {
+      await services.emit({ type: 'security.rate_limited', endpoint, key, limit: limit.limit, windowSeconds: limit.windowSeconds });
+      throw new OAuthError('temporarily_unavailable', 'Too many requests; retry later.', { status: 429, headers });
+    }
+    await next();
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  };
+}

@@ -1,0 +1,51 @@
+import type { AppContext } from './http.js';
+import { noStoreJson, readForm } from './http.js';
+import type { Services } from '../services.js';
+import type { ClientRecord } from '../storage/client-store.js';
+import type { GrantRecord } from '../grants/grant-record.js';
+import { lookupToken, tokenParameter } from '../tokens/lookup.js';
+import { authenticatedClient } from './token.js';
+
+const INACTIVE = { active: false } as const;
+
+/** POST /introspect (RFC 7662 §2): only the owning client (or a configured resource server) sees a token. */
+export async function introspectToken(c: AppContext): Promise<Response> {
+  const form = await readForm(c, { acceptJson: true });
+  const client = await authenticatedClient(c, form);
+  const services = c.var.services;
+  const found = await lookupToken(services, tokenParameter(form), form.get('token_type_hint'));
+  if (!found || !mayInspect(client, found.grant, services)) return noStoreJson(c, INACTIVE);
+  const { grant } = found;
+  if (found.kind === 'access_token') {
+    const { claims } = found;
+    return noStoreJson(c, {
+      active: true,
+      scope: claims.scope,
+      client_id: claims.client_id,
+      sub: claims.sub,
+      aud: claims.aud,
+      iss: claims.iss,
+      exp: claims.exp,
+      iat: claims.iat,
+      jti: claims.jti,
+      token_type: 'Bearer',
+      grantex_grant_id: claims.grnt,
+    });
+  }
+  return noStoreJson(c, {
+    active: true,
+    scope: grant.scope,
+    client_id: grant.client_id,
+    sub: grant.sub,
+    aud: grant.resource,
+    iss: services.options.issuer,
+    exp: grant.refresh_expires_at,
+    token_type: 'refresh_token',
+    grantex_grant_id: grant.grant_id,
+  });
+}
+
+function mayInspect(client: ClientRecord, grant: GrantRecord, services: Services): boolean {
+  return grant.client_id === client.client_id || services.options.introspectionClients.includes(client.client_id);
+}
+

@@ -1,0 +1,55 @@
+import type { ResolvedOptions } from '../options.js';
+import { protectedResourceMetadataDocument } from '../protocol/resource-metadata.js';
+
+/** The endpoints, all under the issuer's path. */
+export function endpoints(options: ResolvedOptions) {
+  const base = options.issuer;
+  return {
+    authorization: `${base}/authorize`,
+    token: `${base}/token`,
+    registration: `${base}/register`,
+    introspection: `${base}/introspect`,
+    revocation: `${base}/revoke`,
+    jwks: `${base}/.well-known/jwks.json`,
+  };
+}
+
+/** RFC 8414 §2: exactly the endpoints and capabilities this server has. */
+export function authorizationServerMetadata(options: ResolvedOptions): Record<string, unknown> {
+  const urls = endpoints(options);
+  const authMethods = ['client_secret_basic', 'client_secret_post', 'none'];
+  return {
+    issuer: options.issuer,
+    authorization_endpoint: urls.authorization,
+    token_endpoint: urls.token,
+    jwks_uri: urls.jwks,
+    ...(options.registrationEnabled ? { registration_endpoint: urls.registration } : {}),
+    scopes_supported: options.scopes,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: ['authorization_code', 'refresh_token'],
+    token_endpoint_auth_methods_supported: authMethods,
+    introspection_endpoint: urls.introspection,
+    introspection_endpoint_auth_methods_supported: authMethods,
+    revocation_endpoint: urls.revocation,
+    revocation_endpoint_auth_methods_supported: authMethods,
+    code_challenge_methods_supported: ['S256'], // MCP 2025-11: MUST be present
+    authorization_response_iss_parameter_supported: true, // RFC 9207
+  };
+}
+
+/** RFC 9728 documents for the resources that live on the issuer's origin, by metadata path. */
+export function protectedResourceDocuments(options: ResolvedOptions): Map<string, Record<string, unknown>> {
+  const documents = new Map<string, Record<string, unknown>>();
+  for (const resource of options.resources) {
+    const url = new URL(resource);
+    if (url.origin !== options.issuerUrl.origin) continue;
+    const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
+    const doc = { ...protectedResourceMetadataDocument({ resource, authorizationServers: [options.issuer], scopesSupported: options.scopes }) };
+    documents.set(`/.well-known/oauth-protected-resource${path}`, doc);
+    // RFC 9728 §3.3 binds the root document to the origin itself; older MCP clients fall back
+    // to the root, so it is served for the first resource only (docs/architecture.md).
+    if (!documents.has('/.well-known/oauth-protected-resource')) documents.set('/.well-known/oauth-protected-resource', doc);
+  }
+  return documents;
+}

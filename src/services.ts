@@ -1,0 +1,81 @@
+import type { Context } from 'hono';
+import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
+import type { ResolvedOptions } from './options.js';
+import { KvClientStore, withStaticClients, type ClientStore } from './storage/client-store.js';
+import type { McpAuthState } from './storage/state-object.js';
+import { stateObjectNames } from './storage/keys.js';
+import { keyFromSecret, toKeySet, type SigningKeySet } from './tokens/signing-keys.js';
+import { createEventSink, type EmitEvent } from './events-sink.js';
+
+/** Everything a route needs, built from the options and the request's bindings. */
+export interface Services {
+  options: ResolvedOptions;
+  clients: ClientStore;
+  grant(grantId: string): DurableObjectStub<McpAuthState>;
+  rateLimitBucket(endpoint: string, key: string): DurableObjectStub<McpAuthState>;
+  keys(): Promise<LoadedKeys>;
+  emit: EmitEvent;
+  now(): number;
+}
+
+export interface LoadedKeys extends SigningKeySet {
+  verificationKey: JWTVerifyGetKey;
+}
+
+/** How long an isolate keeps the signing keys before asking the Durable Object again (rotation). */
+const KEY_CACHE_SECONDS = 300;
+
+export function createServiceFactory(options: ResolvedOptions): (env: Record<string, unknown>) => Services {
+  const emit = createEventSink(options.hooks);
+  const now = () => Math.floor(Date.now() / 1000);
+  let cachedKeys: { value: Promise<LoadedKeys>; until: number } | undefined;
+
+  return (env) => {
+    const namespace = binding<DurableObjectNamespace<McpAuthState>>(env, options.bindings.state, 'Durable Object');
+    const stub = (name: string) => namespace.get(namespace.idFromName(name));
+    const store = options.clientStore ?? new KvClientStore(binding<KVNamespace>(env, options.bindings.clients, 'KV namespace'));
+
+    const keys = () => {
+      const t = now();
+      if (!cachedKeys || cachedKeys.until <= t) {
+        const value = loadKeys(options, () => stub(stateObjectNames.signingKeys()), t);
+        cachedKeys = { value, until: t + KEY_CACHE_SECONDS };
+        value.catch(() => (cachedKeys = undefined));
+      }
+      return cachedKeys.value;
+    };
+
+    return {
+      options,
+      clients: withStaticClients(store, options.clients),
+      grant: (grantId) => stub(stateObjectNames.grant(grantId)),
+      rateLimitBucket: (endpoint, key) => stub(stateObjectNames.rateLimit(endpoint, key)),
+      keys,
+      emit,
+      now,
+    };
+  };
+}
+
+async function loadKeys(options: ResolvedOptions, signingKeysObject: () => DurableObjectStub<McpAuthState>, now: number): Promise<LoadedKeys> {
+  const stored = options.privateJwk
+    ? [await keyFromSecret(options.privateJwk, options.signingAlgorithm)]
+    : await signingKeysObject().signingKeys({ alg: options.signingAlgorithm, now, retainSeconds: options.accessTokenTtlSeconds + 60 });
+  const set = await toKeySet(stored);
+  return { ...set, verificationKey: createLocalJWKSet(set.jwks) };
+}
+
+function binding<T>(env: Record<string, unknown>, name: string, kind: string): T {
+  const value = env?.[name];
+  if (!value) throw new Error(`mcp-auth-edge: the ${kind} binding "${name}" is missing from the worker's configuration`);
+  return value as T;
+}
+
+/** Runs work after the response when the platform allows it (hooks, logs). */
+export function defer(c: Context, work: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(work);
+  } catch {
+    void work; // no execution context (e.g. app.request in a test): the promise still runs
+  }
+}

@@ -1,0 +1,232 @@
+import { DurableObject } from 'cloudflare:workers';
+import type { GrantRecord, RefreshTokenRow } from '../grants/grant-record.js';
+import { decideCodeRedemption, type CodeRedemptionInput, type Decision } from '../grants/authorization-code.js';
+import { decideRefresh, type RefreshInput } from '../grants/refresh-token.js';
+import { decideRateLimit, type RateLimitDecision } from '../rate-limit/limits.js';
+import { generateSigningKey, type SigningAlgorithm, type StoredSigningKey } from '../tokens/signing-keys.js';
+
+/** What a redemption or refresh hands back: the grant as it now stands, or why not. */
+export type GrantOutcome =
+  | { ok: true; grant: GrantRecord; scopes: string[] }
+  | { ok: false; error: Extract<Decision, { outcome: 'reject' }>['error']; description: string; replay: boolean; grant?: GrantRecord };
+
+export interface TokenStatus {
+  active: boolean;
+  grant?: GrantRecord;
+}
+
+const SCHEMA: Record<'grant' | 'rateLimit' | 'signingKeys', string> = {
+  grant: `
+    CREATE TABLE IF NOT EXISTS grant_record (grant_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, sub TEXT NOT NULL,
+      scope TEXT NOT NULL, resource TEXT NOT NULL, redirect_uri TEXT NOT NULL, code_hash TEXT NOT NULL,
+      code_challenge TEXT NOT NULL, code_expires_at INTEGER NOT NULL, code_redeemed_at INTEGER,
+      refresh_expires_at INTEGER, created_at INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS refresh_token (token_hash TEXT PRIMARY KEY, status TEXT NOT NULL, created_at INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS revoked_jti (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL);`,
+  rateLimit: `CREATE TABLE IF NOT EXISTS rate_limit_window (window_start INTEGER PRIMARY KEY, count INTEGER NOT NULL);`,
+  signingKeys: `CREATE TABLE IF NOT EXISTS signing_key (kid TEXT PRIMARY KEY, alg TEXT NOT NULL, private_jwk TEXT NOT NULL,
+      public_jwk TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL, retire_after INTEGER);`,
+};
+
+/**
+ * The SQLite-backed Durable Object that holds all short-lived state. Each instance holds one
+ * kind of thing, named by src/storage/keys.ts: a grant, a rate-limit bucket, or the signing keys.
+ * Every read-decide-write below runs without an await in between, so it is atomic: the
+ * instance handles one such call at a time.
+ */
+export class McpAuthState extends DurableObject {
+  private readonly schemas = new Set<keyof typeof SCHEMA>();
+
+  private get sql(): SqlStorage {
+    return this.ctx.storage.sql;
+  }
+
+  private use(kind: keyof typeof SCHEMA): void {
+    if (this.schemas.has(kind)) return;
+    this.sql.exec(SCHEMA[kind]);
+    this.schemas.add(kind);
+  }
+
+  private grant(): GrantRecord | undefined {
+    return this.sql.exec<Record<string, SqlStorageValue>>('SELECT * FROM grant_record LIMIT 1').toArray()[0] as unknown as GrantRecord | undefined;
+  }
+
+  /** Deletes the grant and everything issued from it: every token of the grant becomes unknown. */
+  private async destroy(): Promise<void> {
+    this.schemas.clear();
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
+
+  // ---- grants -------------------------------------------------------------------------
+
+  /** Stores a freshly approved grant with its (hashed) authorization code. */
+  async createGrant(grant: GrantRecord): Promise<void> {
+    this.use('grant');
+    this.sql.exec(
+      `INSERT INTO grant_record (grant_id, client_id, sub, scope, resource, redirect_uri, code_hash, code_challenge,
+        code_expires_at, code_redeemed_at, refresh_expires_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,NULL,NULL,?)`,
+      grant.grant_id, grant.client_id, grant.sub, grant.scope, grant.resource, grant.redirect_uri, grant.code_hash,
+      grant.code_challenge, grant.code_expires_at, grant.created_at,
+    );
+    // An unredeemed code's grant is deleted when the code expires.
+    await this.ctx.storage.setAlarm(grant.code_expires_at * 1000);
+  }
+
+  /**
+   * OAuth 2.1 §4.1.3: redeems the code once. A second redemption revokes the grant and every
+   * token issued from it. `refreshTokenHash` starts the refresh family when one is issued.
+   */
+  async redeemAuthorizationCode(
+    input: CodeRedemptionInput & { refreshTokenHash?: string; refreshExpiresAt?: number; accessTokenExpiresAt: number },
+  ): Promise<GrantOutcome> {
+    this.use('grant');
+    const grant = this.grant();
+    const decision = decideCodeRedemption(grant, input);
+    if (decision.outcome === 'replay') {
+      await this.destroy();
+      return { ok: false, error: 'invalid_grant', description: 'The authorization code was already used; the grant is revoked.', replay: true, grant };
+    }
+    if (decision.outcome === 'reject') return { ok: false, error: decision.error, description: decision.description, replay: false };
+    const refreshExpiresAt = input.refreshTokenHash ? (input.refreshExpiresAt ?? null) : null;
+    this.sql.exec('UPDATE grant_record SET code_redeemed_at = ?, refresh_expires_at = ?', input.now, refreshExpiresAt);
+    if (input.refreshTokenHash) this.sql.exec(`INSERT INTO refresh_token VALUES (?, 'active', ?)`, input.refreshTokenHash, input.now);
+    const redeemed = this.grant()!;
+    // Keep the grant while any token of it lives: the refresh family, or the access token.
+    await this.ctx.storage.setAlarm(Math.max(refreshExpiresAt ?? 0, input.accessTokenExpiresAt) * 1000);
+    return { ok: true, grant: redeemed, scopes: redeemed.scope.split(' ').filter(Boolean) };
+  }
+
+  /** OAuth 2.1 §4.3.1, RFC 9700 §4.14.2: rotates the refresh token; reuse revokes the family. */
+  async rotateRefreshToken(input: RefreshInput & { presentedHash: string; newHash: string; accessTokenExpiresAt: number }): Promise<GrantOutcome> {
+    this.use('grant');
+    const grant = this.grant();
+    const row = this.sql.exec('SELECT * FROM refresh_token WHERE token_hash = ?', input.presentedHash).toArray()[0] as unknown as RefreshTokenRow | undefined;
+    const decision = decideRefresh(grant, row, input);
+    if (decision.outcome === 'replay') {
+      await this.destroy();
+      return { ok: false, error: 'invalid_grant', description: 'The refresh token was already used; the grant is revoked.', replay: true, grant };
+    }
+    if (decision.outcome === 'reject') return { ok: false, error: decision.error, description: decision.description, replay: false };
+    this.sql.exec(`UPDATE refresh_token SET status = 'rotated' WHERE token_hash = ?`, input.presentedHash);
+    this.sql.exec(`INSERT INTO refresh_token VALUES (?, 'active', ?)`, input.newHash, input.now);
+    await this.ctx.storage.setAlarm(Math.max(grant!.refresh_expires_at ?? 0, input.accessTokenExpiresAt) * 1000);
+    return { ok: true, grant: grant!, scopes: 'scopes' in decision ? decision.scopes : [] };
+  }
+
+  /** RFC 7662: is the access token `jti` of this grant still active? */
+  async accessTokenStatus(jti: string): Promise<TokenStatus> {
+    this.use('grant');
+    const grant = this.grant();
+    if (!grant || grant.code_redeemed_at === null) return { active: false };
+    const revoked = this.sql.exec('SELECT 1 FROM revoked_jti WHERE jti = ?', jti).toArray().length > 0;
+    return revoked ? { active: false } : { active: true, grant };
+  }
+
+  /** RFC 7662: an active (not rotated, not expired) refresh token of this grant. */
+  async refreshTokenStatus(tokenHash: string, now: number): Promise<TokenStatus> {
+    this.use('grant');
+    const grant = this.grant();
+    const row = this.sql.exec(`SELECT 1 FROM refresh_token WHERE token_hash = ? AND status = 'active'`, tokenHash).toArray()[0];
+    if (!grant || !row || grant.refresh_expires_at === null || now >= grant.refresh_expires_at) return { active: false };
+    return { active: true, grant };
+  }
+
+  /** RFC 7009 §2.1: an access token joins the denylist until it expires. Only its client may. */
+  async revokeAccessToken(input: { jti: string; exp: number; clientId: string }): Promise<GrantRecord | undefined> {
+    this.use('grant');
+    const grant = this.grant();
+    if (!grant || grant.client_id !== input.clientId) return undefined;
+    this.sql.exec('INSERT OR IGNORE INTO revoked_jti VALUES (?, ?)', input.jti, input.exp);
+    return grant;
+  }
+
+  /** RFC 7009 §2.1: revoking a refresh token revokes the grant and its access tokens. */
+  async revokeGrant(input: { clientId: string; refreshTokenHash?: string }): Promise<GrantRecord | undefined> {
+    this.use('grant');
+    const grant = this.grant();
+    if (!grant || grant.client_id !== input.clientId) return undefined;
+    if (input.refreshTokenHash) {
+      const known = this.sql.exec('SELECT 1 FROM refresh_token WHERE token_hash = ?', input.refreshTokenHash).toArray().length > 0;
+      if (!known) return undefined;
+    }
+    await this.destroy();
+    return grant;
+  }
+
+  // ---- rate limits --------------------------------------------------------------------
+
+  /** Counts one request in the current fixed window; exact because calls are serialised here. */
+  async hitRateLimit(input: { limit: number; windowSeconds: number; now: number }): Promise<RateLimitDecision> {
+    this.use('rateLimit');
+    const windowStart = Math.floor(input.now / input.windowSeconds) * input.windowSeconds;
+    const row = this.sql.exec<{ count: number }>('SELECT count FROM rate_limit_window WHERE window_start = ?', windowStart).toArray()[0];
+    const decision = decideRateLimit(row?.count ?? 0, { ...input, windowStart });
+    if (decision.allowed) {
+      this.sql.exec('INSERT INTO rate_limit_window VALUES (?, 1) ON CONFLICT (window_start) DO UPDATE SET count = count + 1', windowStart);
+      if (!row) {
+        this.sql.exec('DELETE FROM rate_limit_window WHERE window_start < ?', windowStart);
+        await this.ctx.storage.setAlarm((windowStart + 2 * input.windowSeconds) * 1000);
+      }
+    }
+    return decision;
+  }
+
+  // ---- signing keys -------------------------------------------------------------------
+
+  /**
+   * The signing keys, created on first use: a current key and a published next key. When the
+   * configured algorithm changes, the keys rotate so the new algorithm signs from now on.
+   */
+  async signingKeys(input: { alg: SigningAlgorithm; now: number; retainSeconds: number }): Promise<StoredSigningKey[]> {
+    this.use('signingKeys');
+    let keys = this.readSigningKeys(input.now);
+    const current = keys.find((k) => k.status === 'current');
+    if (!current || current.alg !== input.alg) {
+      await this.rotateSigningKeys(input);
+      keys = this.readSigningKeys(input.now);
+    }
+    return keys;
+  }
+
+  /** Promotes `next` to `current`, retires the old current, and publishes a new `next`. */
+  async rotateSigningKeys(input: { alg: SigningAlgorithm; now: number; retainSeconds: number }): Promise<StoredSigningKey[]> {
+    this.use('signingKeys');
+    // Generate before touching storage so the read-modify-write below has no await in it.
+    const fresh = [await generateSigningKey(input.alg, 'next', input.now), await generateSigningKey(input.alg, 'current', input.now)];
+    const keys = this.readSigningKeys(input.now);
+    const next = keys.find((k) => k.status === 'next' && k.alg === input.alg);
+    this.sql.exec(`UPDATE signing_key SET status = 'retired', retire_after = ? WHERE status = 'current'`, input.now + input.retainSeconds);
+    this.sql.exec(`DELETE FROM signing_key WHERE status = 'next'`);
+    const promoted = next ? { ...next, status: 'current' as const } : fresh[1]!;
+    for (const key of [promoted, fresh[0]!]) {
+      this.sql.exec(
+        'INSERT INTO signing_key VALUES (?,?,?,?,?,?,?)',
+        key.kid, key.alg, JSON.stringify(key.private_jwk), JSON.stringify(key.public_jwk), key.status, key.created_at, key.retire_after,
+      );
+    }
+    return this.readSigningKeys(input.now);
+  }
+
+  private readSigningKeys(now: number): StoredSigningKey[] {
+    this.sql.exec(`DELETE FROM signing_key WHERE status = 'retired' AND retire_after <= ?`, now);
+    return this.sql
+      .exec<Record<string, string | number | null>>('SELECT * FROM signing_key ORDER BY created_at')
+      .toArray()
+      .map((row) => ({
+        kid: row.kid as string,
+        alg: row.alg as SigningAlgorithm,
+        private_jwk: JSON.parse(row.private_jwk as string),
+        public_jwk: JSON.parse(row.public_jwk as string),
+        status: row.status as StoredSigningKey['status'],
+        created_at: row.created_at as number,
+        retire_after: row.retire_after as number | null,
+      }));
+  }
+
+  /** Grants and rate-limit buckets delete themselves once nothing in them can still be used. */
+  override async alarm(): Promise<void> {
+    const holdsKeys = this.sql.exec(`SELECT 1 FROM sqlite_master WHERE name = 'signing_key'`).toArray().length > 0;
+    if (!holdsKeys) await this.destroy();
+  }
+}

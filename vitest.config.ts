@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // The worker's structured audit log is for operators; keep test output readable.
+    onConsoleLog: (log) => !log.includes('"source":"mcp-auth-edge"'),
     projects: [
       {
         // Black-box and unit tests inside workerd: real KV, real SQLite Durable Objects.

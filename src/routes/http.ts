@@ -12,9 +12,13 @@ export const MAX_BODY_BYTES = 16 * 1024;
 async function readBody(c: AppContext, maxBytes: number): Promise<string> {
   const declared = Number(c.req.header('Content-Length') ?? '0');
   if (declared > maxBytes) throw new OAuthError('invalid_request', `The request body exceeds ${maxBytes} bytes.`);
-  const text = await c.req.text();
-  if (new TextEncoder().encode(text).byteLength > maxBytes) throw new OAuthError('invalid_request', `The request body exceeds ${maxBytes} bytes.`);
-  return text;
+  const bytes = await c.req.arrayBuffer();
+  if (bytes.byteLength > maxBytes) throw new OAuthError('invalid_request', `The request body exceeds ${maxBytes} bytes.`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new OAuthError('invalid_request', 'The request body is not valid UTF-8.');
+  }
 }
 
 function mediaType(c: AppContext): string {

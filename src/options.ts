@@ -56,6 +56,8 @@ export interface McpAuthOptions {
   onEvent?: (event: AuditEvent) => void | Promise<void>;
   /** Structured log sink; default: one JSON line per event on the console. `false` silences it. */
   log?: ((event: AuditEvent) => void) | false;
+  /** Seconds since the epoch; replace it only in tests. */
+  clock?: () => number;
 }
 
 export interface ResolvedOptions {
@@ -84,6 +86,7 @@ export interface ResolvedOptions {
   hooks: Pick<McpAuthOptions, 'onTokenIssued' | 'onRevocation' | 'onEvent' | 'log'>;
   /** True on http loopback issuers: cookies cannot be `Secure` there. */
   insecureLoopback: boolean;
+  clock: () => number;
 }
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
@@ -180,5 +183,6 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
     bindings: { clients: 'MCP_AUTH_CLIENTS', state: 'MCP_AUTH_STATE', ...options.bindings },
     hooks: { onTokenIssued: options.onTokenIssued, onRevocation: options.onRevocation, onEvent: options.onEvent, log: options.log },
     insecureLoopback: issuerUrl.protocol === 'http:',
+    clock: options.clock ?? (() => Math.floor(Date.now() / 1000)),
   };
 }

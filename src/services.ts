@@ -27,7 +27,7 @@ const KEY_CACHE_SECONDS = 300;
 
 export function createServiceFactory(options: ResolvedOptions): (env: Record<string, unknown>) => Services {
   const emit = createEventSink(options.hooks);
-  const now = () => Math.floor(Date.now() / 1000);
+  const now = options.clock;
   let cachedKeys: { value: Promise<LoadedKeys>; until: number } | undefined;
 
   return (env) => {

@@ -3,15 +3,15 @@ import { Hono } from 'hono';
 import { env } from 'cloudflare:workers';
 import { createMcpAuth } from '../../src/create-mcp-auth';
 import type { AuditEvent } from '../../src/events';
-import { basic, call, codeFor, postForm, refresh, registerClient, tokensFor, type RegisteredClient } from './helpers';
+import { basic, call, clientAuth, codeFor, postForm, refresh, registerClient, tokensFor, type RegisteredClient } from './helpers';
 
 function introspect(client: RegisteredClient, token: string, extra: Record<string, string> = {}) {
-  const auth = client.client_secret ? { headers: { Authorization: basic(client.client_id, client.client_secret) }, body: {} } : { headers: {}, body: { client_id: client.client_id } };
+  const auth = clientAuth(client);
   return postForm('/introspect', { token, ...auth.body, ...extra }, auth.headers);
 }
 
 function revoke(client: RegisteredClient, token: string, extra: Record<string, string> = {}) {
-  const auth = client.client_secret ? { headers: { Authorization: basic(client.client_id, client.client_secret) }, body: {} } : { headers: {}, body: { client_id: client.client_id } };
+  const auth = clientAuth(client);
   return postForm('/revoke', { token, ...auth.body, ...extra }, auth.headers);
 }
 

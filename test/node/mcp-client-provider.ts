@@ -1,0 +1,61 @@
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { approveHeadlessly } from '../../scripts/lib/headless-consent.mjs';
+
+/**
+ * An OAuthClientProvider for the official MCP SDK client, driven without a browser: the
+ * "redirect" goes through the consent page headlessly and keeps the authorization code.
+ * Everything the SDK hands over is stored unchanged (it carries an `issuer`).
+ */
+export class HeadlessOAuthProvider implements OAuthClientProvider {
+  client?: OAuthClientInformationMixed;
+  saved?: OAuthTokens;
+  verifier = '';
+  /** The code from the last authorization, for `finishAuth` / `auth({ authorizationCode })`. */
+  lastCode?: string;
+  lastAuthorizationUrl?: URL;
+  authorizations = 0;
+
+  constructor(
+    readonly redirectUrl: string,
+    private readonly options: { username?: string; scope?: string; clientName?: string } = {},
+  ) {}
+
+  get clientMetadata(): OAuthClientMetadata {
+    return {
+      client_name: this.options.clientName ?? 'MCP SDK test client',
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      ...(this.options.scope ? { scope: this.options.scope } : {}),
+    };
+  }
+
+  clientInformation() {
+    return this.client;
+  }
+  saveClientInformation(info: OAuthClientInformationMixed) {
+    this.client = info;
+  }
+  tokens() {
+    return this.saved;
+  }
+  saveTokens(tokens: OAuthTokens) {
+    this.saved = tokens;
+  }
+  saveCodeVerifier(verifier: string) {
+    this.verifier = verifier;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+  async redirectToAuthorization(url: URL) {
+    this.authorizations += 1;
+    this.lastAuthorizationUrl = url;
+    const callback = await approveHeadlessly(url.href, { username: this.options.username ?? 'sdk-user' });
+    const code = callback.searchParams.get('code');
+    if (!code) throw new Error(`authorization failed: ${callback.search}`);
+    this.lastCode = code;
+  }
+}

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { createMcpAuth, type McpAuth } from './create-mcp-auth.js';
 import type { McpAuthOptions } from './options.js';
 import type { RateLimitOptions } from './rate-limit/limits.js';
+import type { ClientRecord } from './storage/client-store.js';
 import { cloudflareAccess } from './principal/cloudflare-access.js';
 import { developmentSignIn } from './principal/development.js';
 
@@ -22,6 +23,8 @@ export interface WorkerEnv {
   REGISTRATION?: string;
   ALLOWED_REDIRECT_URIS?: string;
   INTROSPECTION_CLIENTS?: string;
+  /** Pre-registered clients: a JSON array of records from scripts/register-client.mjs. */
+  CLIENTS?: string;
   /** "off", or JSON like {"token":{"limit":20,"windowSeconds":60}}. */
   RATE_LIMITS?: string;
   APP_NAME?: string;
@@ -41,15 +44,16 @@ const seconds = (value: string | undefined) => (value ? Number(value) : undefine
 /** Builds the options from the worker's environment, with the same validation as the library. */
 export function optionsFromEnv(env: WorkerEnv): McpAuthOptions {
   if (!env.ISSUER) throw new TypeError('mcp-auth-edge: set the ISSUER variable (e.g. https://auth.example.com)');
+  const json = <T>(name: keyof WorkerEnv, value: string): T => {
+    try {
+      return JSON.parse(value) as T;
+    } catch {
+      throw new TypeError(`mcp-auth-edge: ${name} is not valid JSON`);
+    }
+  };
   let rateLimits: RateLimitOptions | undefined;
   if (env.RATE_LIMITS === 'off') rateLimits = { enabled: false };
-  else if (env.RATE_LIMITS) {
-    try {
-      rateLimits = JSON.parse(env.RATE_LIMITS) as RateLimitOptions;
-    } catch {
-      throw new TypeError('mcp-auth-edge: RATE_LIMITS must be "off" or a JSON object');
-    }
-  }
+  else if (env.RATE_LIMITS) rateLimits = json<RateLimitOptions>('RATE_LIMITS', env.RATE_LIMITS);
   const principal = env.CF_ACCESS_TEAM_DOMAIN
     ? cloudflareAccess({ teamDomain: env.CF_ACCESS_TEAM_DOMAIN, audience: env.CF_ACCESS_AUD ?? '' })
     : env.DEVELOPMENT_SIGN_IN === 'force'
@@ -67,6 +71,7 @@ export function optionsFromEnv(env: WorkerEnv): McpAuthOptions {
     registration: { enabled: env.REGISTRATION !== 'off' },
     allowedRedirectUris: list(env.ALLOWED_REDIRECT_URIS),
     introspectionClients: list(env.INTROSPECTION_CLIENTS),
+    clients: env.CLIENTS ? json<ClientRecord[]>('CLIENTS', env.CLIENTS) : undefined,
     rateLimits,
     principal,
     consentUi: {

@@ -3,7 +3,8 @@ import type { PrincipalResolver } from './principal/types.js';
 import type { RateLimitOptions } from './rate-limit/limits.js';
 import type { AuditEvent, RevocationEvent, TokenIssuedEvent } from './events.js';
 import type { SigningAlgorithm } from './tokens/signing-keys.js';
-import { isLoopbackHost } from './protocol/redirect-uri.js';
+import { checkRedirectUriSyntax, isLoopbackHost } from './protocol/redirect-uri.js';
+import { OAuthError } from './errors.js';
 import { developmentSignIn } from './principal/development.js';
 
 export interface ConsentUiOptions {
@@ -158,6 +159,19 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
   if (!principal.production && !loopback)
     fail('the development sign-in only runs on a localhost issuer; set `principal` (cloudflareAccess, customPrincipal) or developmentSignIn({ force: true })');
 
+  for (const client of options.clients ?? []) {
+    if (!client.client_id) fail('each configured client needs a client_id');
+    try {
+      if (!client.redirect_uris?.length) fail(`client ${client.client_id} has no redirect_uris`);
+      client.redirect_uris.forEach(checkRedirectUriSyntax);
+    } catch (err) {
+      if (err instanceof OAuthError) fail(`client ${client.client_id}: ${err.description}`);
+      throw err;
+    }
+    if (client.token_endpoint_auth_method !== 'none' && !client.client_secret_hash)
+      fail(`client ${client.client_id} authenticates with ${client.token_endpoint_auth_method} but has no client_secret_hash (scripts/register-client.mjs makes one)`);
+  }
+
   const basePath = issuerUrl.pathname === '/' ? '' : issuerUrl.pathname;
   return {
     issuer: options.issuer,
@@ -178,7 +192,8 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
     clientStore: options.clientStore,
     principal,
     introspectionClients: options.introspectionClients ?? [],
-    consentUi: { appName: 'MCP Authorization', ...options.consentUi },
+    // An `appName: undefined` (e.g. an unset APP_NAME var) must not erase the default.
+    consentUi: { ...options.consentUi, appName: options.consentUi?.appName || 'MCP Authorization' },
     rateLimits: options.rateLimits ?? {},
     bindings: { clients: 'MCP_AUTH_CLIENTS', state: 'MCP_AUTH_STATE', ...options.bindings },
     hooks: { onTokenIssued: options.onTokenIssued, onRevocation: options.onRevocation, onEvent: options.onEvent, log: options.log },

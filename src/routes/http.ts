@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { OAuthError } from '../errors.js';
-import type { Services } from '../services.js';
+import { defer, type Services } from '../services.js';
 import { effectiveLimit, rateLimitHeaders, type RateLimitedEndpoint } from '../rate-limit/limits.js';
 
 export type AppEnv = { Bindings: Record<string, unknown>; Variables: { services: Services } };
@@ -102,7 +102,7 @@ export function rateLimit(endpoint: RateLimitedEndpoint): MiddlewareHandler<AppE
     const decision = await services.rateLimitBucket(endpoint, key).hitRateLimit({ ...limit, now: services.now() });
     const headers = rateLimitHeaders(endpoint, decision);
     if (!decision.allowed) {
-      await services.emit({ type: 'security.rate_limited', endpoint, key, limit: limit.limit, windowSeconds: limit.windowSeconds });
+      defer(c, services.emit({ type: 'security.rate_limited', endpoint, key, limit: limit.limit, windowSeconds: limit.windowSeconds }));
       throw new OAuthError('temporarily_unavailable', 'Too many requests; retry later.', { status: 429, headers });
     }
     await next();

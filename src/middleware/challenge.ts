@@ -1,0 +1,180 @@
+/**
+ * Framework-neutral core of the resource-server middleware: reads the Bearer credentials,
+ * verifies them, checks scopes, and describes each failure as status + headers + body with the
+ * right `WWW-Authenticate` challenge. The Hono and Express adapters only translate the result.
+ */
+import { protectedResourceMetadataDocument, protectedResourceMetadataUrl } from '../protocol/resource-metadata.js';
+import { canonicalResource } from '../protocol/resource.js';
+import {
+  createScopeMatcher,
+  createTokenVerifier,
+  TokenVerificationError,
+  type McpGrant,
+  type ScopeHierarchy,
+  type TokenVerifier,
+  type VerifyOptions,
+} from '../verify/index.js';
+
+export interface RequireMcpAuthOptions extends Omit<VerifyOptions, 'issuer'> {
+  /** Required unless `verifier` is given. */
+  issuer?: string;
+  /** Scopes this route needs, all of them (a grant's broader scopes count via `scopeHierarchy`). */
+  scopes?: string[];
+  /** RFC 9728 metadata URL for the challenge. Default: derived from the first `audience` (§3.1). */
+  resourceMetadataUrl?: string;
+  /** Broad scope → narrower scopes it implies. */
+  scopeHierarchy?: ScopeHierarchy;
+  /** A prebuilt verifier (e.g. bound to the co-located signer's keys); the VerifyOptions are then unused. */
+  verifier?: TokenVerifier;
+}
+
+/** What to send instead of calling the protected handler. `body` is '' when there is none. */
+export interface AuthFailure {
+  status: 400 | 401 | 403 | 503;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type AuthResult = { ok: true; grant: McpGrant } | { ok: false; failure: AuthFailure };
+
+/** Seconds a client should wait when the issuer's keys or introspection endpoint are unreachable. */
+export const RETRY_AFTER_SECONDS = 5;
+
+// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+export type BearerCredentials = { token: string } | { missing: true } | { invalid: string };
+
+/**
+ * RFC 6750 §2.1 / RFC 7235 §2.1 (scheme case-insensitive). Another scheme means "no Bearer
+ * credentials" (→ plain challenge); `Bearer` with an empty or non-token68 value is a malformed
+ * request (→ 400). Only the header is read: `access_token` in the query or body is ignored (MCP).
+ * Several header values (Node's `headersDistinct`) are joined the way `fetch` joins them.
+ */
+export function readBearerCredentials(header: string | readonly string[] | null | undefined): BearerCredentials {
+  const value = (typeof header === 'string' ? header : header?.join(', '))?.trim();
+  if (!value) return { missing: true };
+  const space = value.indexOf(' ');
+  const scheme = space === -1 ? value : value.slice(0, space);
+  if (scheme.toLowerCase() !== 'bearer') return { missing: true };
+  const token = space === -1 ? '' : value.slice(space + 1).trimStart();
+  if (token === '') return { invalid: 'The Bearer credentials are empty' };
+  if (!B64TOKEN.test(token)) return { invalid: 'The Authorization header must carry exactly one Bearer token' };
+  return { token };
+}
+
+/** RFC 7235 §2.1 auth-param values as RFC 7230 §3.2.6 quoted-strings; undefined/empty params omitted. */
+export function bearerChallenge(params: ReadonlyArray<readonly [string, string | undefined]>): string {
+  const parts = params
+    .filter((entry): entry is readonly [string, string] => entry[1] !== undefined && entry[1] !== '')
+    .map(([name, value]) => `${name}="${value.replace(/[\x00-\x1F\x7F]/g, ' ').replace(/[\\"]/g, '\\$&')}"`);
+  return parts.length > 0 ? `Bearer ${parts.join(', ')}` : 'Bearer';
+}
+
+/** Validates the options once and returns the per-request check used by both adapters. */
+export function createRequestAuthenticator(options: RequireMcpAuthOptions): (authorization: string | readonly string[] | null | undefined) => Promise<AuthResult> {
+  const verify = options.verifier ?? createTokenVerifier(requireIssuer(options));
+  const resourceMetadata = resolveResourceMetadataUrl(options);
+  const required = [...new Set(options.scopes ?? [])];
+  for (const scope of required) if (!SCOPE_TOKEN.test(scope)) throw new TypeError(`requireMcpAuth: invalid scope ${JSON.stringify(scope)}`);
+  const hasScopes = createScopeMatcher(options.scopeHierarchy);
+  // MCP 2026-07: never ask for offline_access in a challenge.
+  const challengeScope = required.filter((scope) => scope !== 'offline_access').join(' ');
+
+  // RFC 6750 §3.1 + MCP: no credentials → no error code, just where to get a token.
+  const missing: AuthFailure = {
+    status: 401,
+    headers: {
+      'WWW-Authenticate': bearerChallenge([
+        ['resource_metadata', resourceMetadata],
+        ['scope', challengeScope],
+      ]),
+      'Cache-Control': 'no-store',
+    },
+    body: '',
+  };
+  // RFC 6750 §3.1 insufficient_scope → 403, listing every scope the operation needs (MCP 2026-07).
+  const insufficient = errorFailure(403, 'insufficient_scope', 'The access token lacks a scope this operation requires', [
+    ['resource_metadata', resourceMetadata],
+    ['scope', challengeScope],
+  ]);
+
+  return async function authenticate(authorization) {
+    const credentials = readBearerCredentials(authorization);
+    if ('missing' in credentials) return { ok: false, failure: missing };
+    if ('invalid' in credentials)
+      return { ok: false, failure: errorFailure(400, 'invalid_request', credentials.invalid, [['resource_metadata', resourceMetadata]]) };
+    let grant: McpGrant;
+    try {
+      grant = await verify(credentials.token);
+    } catch (err) {
+      if (!(err instanceof TokenVerificationError)) throw err;
+      return { ok: false, failure: verificationFailure(err, resourceMetadata, challengeScope) };
+    }
+    if (required.length > 0 && !hasScopes(grant.scopes, required)) return { ok: false, failure: insufficient };
+    return { ok: true, grant };
+  };
+}
+
+/** 401 `invalid_token` for a bad token; 503 + `Retry-After` when the verifier could not decide. */
+export function verificationFailure(err: TokenVerificationError, resourceMetadata: string, scope = ''): AuthFailure {
+  if (err.unavailable) {
+    const failure = errorFailure(503, 'temporarily_unavailable', err.message);
+    failure.headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
+    return failure;
+  }
+  return errorFailure(401, 'invalid_token', err.message, [
+    ['resource_metadata', resourceMetadata],
+    ['scope', scope],
+  ]);
+}
+
+function errorFailure(
+  status: AuthFailure['status'],
+  error: string,
+  description: string,
+  challenge?: ReadonlyArray<readonly [string, string | undefined]>,
+): AuthFailure {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
+  if (challenge)
+    headers['WWW-Authenticate'] = bearerChallenge([['error', error], ['error_description', description], ...challenge]);
+  return { status, headers, body: JSON.stringify({ error, error_description: description }) };
+}
+
+function requireIssuer(options: RequireMcpAuthOptions): VerifyOptions {
+  if (!options.issuer) throw new TypeError('requireMcpAuth: issuer is required unless a verifier is given');
+  return options as VerifyOptions;
+}
+
+function resolveResourceMetadataUrl(options: RequireMcpAuthOptions): string {
+  if (options.resourceMetadataUrl) return new URL(options.resourceMetadataUrl).href;
+  const first = options.audience === undefined ? undefined : [options.audience].flat()[0];
+  if (!first) throw new TypeError('requireMcpAuth: audience (the resource URI) or resourceMetadataUrl is required');
+  return protectedResourceMetadataUrl(first);
+}
+
+export interface ProtectedResourceMetadataOptions {
+  /** The resource identifier, e.g. `https://mcp.example.com/mcp`. */
+  resource: string;
+  /** Issuer identifiers, byte-identical to their metadata `issuer`. */
+  authorizationServers: string[];
+  scopesSupported?: string[];
+  resourceName?: string;
+}
+
+/**
+ * RFC 9728 §3.2 response parts, built once. CORS `*` so browser-based MCP clients can discover
+ * the authorization server; `offline_access` is dropped by the document builder (MCP 2026-07).
+ */
+export function protectedResourceMetadataParts(options: ProtectedResourceMetadataOptions): { headers: Record<string, string>; body: string; preflightHeaders: Record<string, string> } {
+  if (canonicalResource(options.resource) === undefined) throw new TypeError('protectedResourceMetadata: resource must be an absolute URI without fragment');
+  if (options.authorizationServers.length === 0) throw new TypeError('protectedResourceMetadata: authorizationServers must not be empty');
+  const cors = { 'Access-Control-Allow-Origin': '*' };
+  return {
+    headers: { ...cors, 'Content-Type': 'application/json' },
+    body: JSON.stringify(protectedResourceMetadataDocument(options)),
+    preflightHeaders: { ...cors, 'Access-Control-Allow-Methods': 'GET, OPTIONS', 'Access-Control-Allow-Headers': '*', 'Access-Control-Max-Age': '86400' },
+  };
+}

@@ -1,0 +1,296 @@
+/**
+ * Framework-free access-token verification for MCP resource servers (`mcp-auth-edge/verify`).
+ * Web APIs and jose only: runs in Workers and on Node 20.
+ */
+import { decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { canonicalResource } from '../protocol/resource.js';
+import { TokenVerificationError } from './errors.js';
+import { localKeySource, remoteKeySource, type KeySource } from './keys.js';
+
+export { TokenVerificationError, type VerifyErrorCode } from './errors.js';
+export { introspectionRevocationCheck, type IntrospectionRevocationCheckOptions } from './introspection.js';
+export { createScopeMatcher, type ScopeHierarchy } from './scopes.js';
+
+/** The same shape whether the token came from the local signer or from Grantex. */
+export interface McpGrant {
+  sub: string;
+  iss: string;
+  jti: string;
+  scopes: string[];
+  /** OAuth `client_id` (local tokens). Never Grantex's `dev`. */
+  clientId?: string;
+  /** Grantex `agt`. */
+  agentDid?: string;
+  /** Grantex `dev`. */
+  developerId?: string;
+  /** `grnt`. */
+  grantId?: string;
+  /** Grantex delegation depth; 0 when absent under the grantex profile. */
+  delegationDepth?: number;
+  exp: number;
+  iat: number;
+  /** The compact JWT as received. */
+  raw: string;
+  claims: JWTPayload;
+}
+
+/** RFC 8725 §3.1: asymmetric algorithms only. HS* and `none` can never be enabled. */
+export const SUPPORTED_ALGORITHMS = ['RS256', 'ES256', 'PS256', 'EdDSA'] as const;
+export type VerifyAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
+
+export interface VerifyOptions {
+  /** Exact string match with `iss` (RFC 9068 §4 step 3). */
+  issuer: string;
+  /** This resource (RFC 8707); `aud` must name one of them, compared like `sameResource()`. */
+  audience?: string | string[];
+  /** Default true: an `audience` must be configured (no token passthrough, MCP spec). */
+  requireAudience?: boolean;
+  /** Allowlist; default all four. Anything outside `SUPPORTED_ALGORITHMS` is ignored. */
+  algorithms?: VerifyAlgorithm[];
+  /**
+   * `rfc9068` (default): `typ` must be `at+jwt`; requires iss sub aud exp iat jti client_id.
+   * `grantex`: `typ` absent, `JWT` or `at+jwt`; requires iss jti sub agt dev scp iat exp.
+   */
+  profile?: 'rfc9068' | 'grantex';
+  /** Extra claims that must be present. */
+  requiredClaims?: string[];
+  /** Allowed clock skew for exp/nbf/iat, seconds. Default 30. */
+  clockToleranceSeconds?: number;
+  /** Local key source; otherwise the remote JWKS at `jwksUri`. */
+  keys?: JWTVerifyGetKey | JSONWebKeySet;
+  /** Default `${issuer}/.well-known/jwks.json`. */
+  jwksUri?: string;
+  /** Minimum seconds between two refetches of the remote JWKS (unknown kid, failed signature). Default 30. */
+  jwksCooldownSeconds?: number;
+  /** For the remote JWKS. */
+  fetch?: typeof fetch;
+  /** Resolves true when the grant is revoked (→ `revoked`). See `introspectionRevocationCheck`. */
+  checkRevocation?: (grant: McpGrant) => Promise<boolean>;
+  /** Seconds since the epoch, for tests. */
+  now?: () => number;
+}
+
+export type TokenVerifier = (token: string) => Promise<McpGrant>;
+
+const PROFILE_CLAIMS = {
+  rfc9068: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'], // RFC 9068 §2.2
+  grantex: ['iss', 'jti', 'sub', 'agt', 'dev', 'scp', 'iat', 'exp'], // Grantex protocol v1.0
+} as const;
+
+interface Config {
+  profile: 'rfc9068' | 'grantex';
+  audiences: Set<string>; // canonical forms
+  tolerance: number;
+  /** Undefined when the real clock is used (jose then reads it itself). */
+  clock?: () => number;
+  now: () => number;
+  keys: KeySource;
+  jose: JWTVerifyOptions;
+  checkRevocation?: (grant: McpGrant) => Promise<boolean>;
+}
+
+/**
+ * Validates the options once and returns a verifier reusing one key cache: build it at startup
+ * (or in a middleware factory), not per request.
+ */
+export function createTokenVerifier(options: VerifyOptions): TokenVerifier {
+  const config = resolveConfig(options);
+  return (token) => verifyWithConfig(token, config);
+}
+
+/** One-shot verification. Remote key sets are still cached per JWKS URL for the whole isolate. */
+export async function verifyAccessToken(token: string, options: VerifyOptions): Promise<McpGrant> {
+  return verifyWithConfig(token, resolveConfig(options));
+}
+
+function resolveConfig(options: VerifyOptions): Config {
+  const { issuer } = options;
+  if (typeof issuer !== 'string' || issuer === '') throw new TypeError('verify: issuer is required');
+  const profile = options.profile ?? 'rfc9068';
+  if (!(profile in PROFILE_CLAIMS)) throw new TypeError(`verify: unknown profile ${String(profile)}`);
+
+  const configured = options.audience === undefined ? [] : [options.audience].flat();
+  const audiences = new Set<string>(); // canonical forms, plus the configured spellings as a fast path
+  for (const audience of configured) {
+    const canonical = canonicalResource(audience);
+    if (canonical === undefined) throw new TypeError(`verify: audience must be an absolute URI without fragment: ${audience}`);
+    audiences.add(canonical).add(audience);
+  }
+  if (audiences.size === 0 && options.requireAudience !== false)
+    throw new TypeError('verify: audience is required (the resource URI); pass requireAudience: false to accept any audience');
+
+  const allowed: readonly string[] = SUPPORTED_ALGORITHMS;
+  const algorithms = (options.algorithms ?? SUPPORTED_ALGORITHMS).filter((alg) => allowed.includes(alg));
+  if (algorithms.length === 0) throw new TypeError(`verify: algorithms must include one of ${SUPPORTED_ALGORITHMS.join(', ')}`);
+
+  const tolerance = options.clockToleranceSeconds ?? 30;
+  const cooldown = options.jwksCooldownSeconds ?? 30;
+  if (!(tolerance >= 0) || !(cooldown >= 0)) throw new TypeError('verify: clockToleranceSeconds and jwksCooldownSeconds must be >= 0');
+
+  const requiredClaims = [...new Set([...PROFILE_CLAIMS[profile], ...(audiences.size > 0 ? ['aud'] : []), ...(options.requiredClaims ?? [])])];
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const keys = options.keys
+    ? localKeySource(options.keys)
+    : remoteKeySource(options.jwksUri ?? `${issuer.replace(/\/$/, '')}/.well-known/jwks.json`, {
+        fetch: options.fetch,
+        cooldownSeconds: cooldown,
+      });
+
+  return {
+    profile,
+    audiences,
+    tolerance,
+    clock: options.now,
+    now,
+    keys,
+    checkRevocation: options.checkRevocation,
+    jose: { algorithms, issuer, requiredClaims, clockTolerance: tolerance },
+  };
+}
+
+async function verifyWithConfig(token: string, config: Config): Promise<McpGrant> {
+  checkHeader(token, config);
+  const payload = await verifySignatureAndTimes(token, config);
+  const grant = toGrant(token, payload, config);
+  if (config.checkRevocation) {
+    let revoked: boolean;
+    try {
+      revoked = await config.checkRevocation(grant);
+    } catch (err) {
+      if (err instanceof TokenVerificationError) throw err;
+      throw new TokenVerificationError('revocation_unavailable', 'The token revocation status could not be checked', { cause: err });
+    }
+    if (revoked) throw new TokenVerificationError('revoked', 'The access token has been revoked');
+  }
+  return grant;
+}
+
+/** Header checks before any key lookup, so a foreign or forged token never triggers a JWKS fetch. */
+function checkHeader(token: string, config: Config): void {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch (cause) {
+    throw new TokenVerificationError('malformed', 'The access token is not a well-formed JWT', { cause });
+  }
+  // RFC 8725 §3.1: the allowlist decides, never the token.
+  if (typeof header.alg !== 'string' || !config.jose.algorithms!.includes(header.alg))
+    throw new TokenVerificationError('unsupported_algorithm', 'The access token signing algorithm is not accepted');
+  // RFC 8725 §3.11, RFC 9068 §4: explicit typing prevents cross-JWT confusion (ID tokens etc.).
+  const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : undefined;
+  const typeOk =
+    config.profile === 'rfc9068'
+      ? typ === 'at+jwt' || typ === 'application/at+jwt'
+      : typ === undefined || typ === 'jwt' || typ === 'at+jwt' || typ === 'application/at+jwt';
+  if (!typeOk) throw new TokenVerificationError('wrong_type', 'The access token has the wrong JWT type (typ)');
+}
+
+async function verifySignatureAndTimes(token: string, config: Config): Promise<JWTPayload> {
+  const options = config.clock ? { ...config.jose, currentDate: new Date(config.clock() * 1000) } : config.jose;
+  try {
+    return await verifyAnyKey(token, config.keys.getKey, options);
+  } catch (err) {
+    // A cached key with the same kid may have been regenerated (Grantex): refetch once, rate-limited.
+    if (!(err instanceof errors.JWSSignatureVerificationFailed) || !(await config.keys.refresh())) throw toVerificationError(err);
+  }
+  try {
+    return await verifyAnyKey(token, config.keys.getKey, options);
+  } catch (err) {
+    throw toVerificationError(err);
+  }
+}
+
+/** jose 6 reports several keys matching (no `kid`) instead of trying them: try each. */
+async function verifyAnyKey(token: string, getKey: JWTVerifyGetKey, options: JWTVerifyOptions): Promise<JWTPayload> {
+  try {
+    return (await jwtVerify(token, getKey, options)).payload;
+  } catch (err) {
+    if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw err;
+    for await (const key of err) {
+      try {
+        return (await jwtVerify(token, key, options)).payload;
+      } catch (inner) {
+        if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
+      }
+    }
+    throw new errors.JWSSignatureVerificationFailed();
+  }
+}
+
+function toVerificationError(err: unknown): TokenVerificationError {
+  const fail = (code: ConstructorParameters<typeof TokenVerificationError>[0], message: string) =>
+    new TokenVerificationError(code, message, { cause: err });
+  if (err instanceof TokenVerificationError) return err;
+  if (err instanceof errors.JOSEAlgNotAllowed) return fail('unsupported_algorithm', 'The access token signing algorithm is not accepted');
+  if (err instanceof errors.JWSSignatureVerificationFailed) return fail('invalid_signature', 'The access token signature is invalid');
+  if (err instanceof errors.JWKSNoMatchingKey) return fail('unknown_key', 'No key of the issuer matches the access token');
+  if (err instanceof errors.JWTExpired) return fail('expired', 'The access token has expired');
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.reason === 'missing') return fail('missing_claim', `The access token lacks the required ${err.claim} claim`);
+    if (err.claim === 'iss') return fail('wrong_issuer', 'The access token was issued by another issuer');
+    if (err.claim === 'nbf') return fail('not_yet_valid', 'The access token is not valid yet');
+    return fail('malformed', `The access token has an invalid ${err.claim} claim`);
+  }
+  if (err instanceof errors.JOSEError) return fail('malformed', 'The access token is not a well-formed JWT');
+  // A custom key function rejected the key/algorithm pairing (e.g. an RSA token for an EC key):
+  // never a 500 for a bad token. Throw a TokenVerificationError from `keys` to signal outages.
+  return fail('invalid_signature', 'The access token signature is invalid');
+}
+
+function toGrant(raw: string, claims: JWTPayload, config: Config): McpGrant {
+  const invalid = (claim: string) => new TokenVerificationError('malformed', `The access token has an invalid ${claim} claim`);
+  const optionalString = (claim: string): string | undefined => {
+    const value = claims[claim];
+    if (value !== undefined && (typeof value !== 'string' || value === '')) throw invalid(claim);
+    return value;
+  };
+
+  // RFC 9068 §4 step 4, RFC 8707: the audience must name this resource.
+  if (config.audiences.size > 0) {
+    const aud = claims.aud;
+    const list = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+    const matches = (value: unknown) =>
+      typeof value === 'string' && (config.audiences.has(value) || config.audiences.has(canonicalResource(value) ?? ''));
+    if (!list.some(matches))
+      throw new TokenVerificationError('wrong_audience', 'The access token is not intended for this resource');
+  }
+  // jose checks iat only with maxTokenAge; a token issued in the future is not valid yet.
+  if (claims.iat! > config.now() + config.tolerance)
+    throw new TokenVerificationError('not_yet_valid', 'The access token is not valid yet (iat in the future)');
+
+  const sub = optionalString('sub')!;
+  const jti = optionalString('jti')!;
+  const clientId = optionalString('client_id');
+  const agentDid = optionalString('agt');
+  const developerId = optionalString('dev');
+  const grantId = optionalString('grnt');
+
+  let scopes: string[];
+  const { scp, scope } = claims;
+  if (Array.isArray(scp)) {
+    if (!scp.every((s) => typeof s === 'string')) throw invalid('scp');
+    scopes = scp;
+  } else if (scp !== undefined) {
+    if (typeof scp !== 'string') throw invalid('scp');
+    scopes = splitScope(scp);
+  } else if (scope !== undefined) {
+    if (typeof scope !== 'string') throw invalid('scope');
+    scopes = splitScope(scope);
+  } else scopes = [];
+
+  let delegationDepth = claims.delegationDepth;
+  if (delegationDepth === undefined) delegationDepth = config.profile === 'grantex' ? 0 : undefined;
+  else if (!Number.isSafeInteger(delegationDepth) || (delegationDepth as number) < 0) throw invalid('delegationDepth');
+
+  const grant: McpGrant = { sub, iss: claims.iss!, jti, scopes, exp: claims.exp!, iat: claims.iat!, raw, claims };
+  if (clientId !== undefined) grant.clientId = clientId;
+  if (agentDid !== undefined) grant.agentDid = agentDid;
+  if (developerId !== undefined) grant.developerId = developerId;
+  if (grantId !== undefined) grant.grantId = grantId;
+  if (delegationDepth !== undefined) grant.delegationDepth = delegationDepth as number;
+  return grant;
+}
+
+function splitScope(value: string): string[] {
+  return value.split(' ').filter((s) => s !== '');
+}

@@ -1,0 +1,91 @@
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { TokenVerificationError } from './errors.js';
+
+/** Where verification keys come from. `refresh` refetches a remote set unless it is cooling down. */
+export interface KeySource {
+  getKey: JWTVerifyGetKey;
+  /** Resolves `true` when a fresh key set was fetched (worth retrying), `false` otherwise. */
+  refresh(): Promise<boolean>;
+}
+
+const noRefresh = async () => false;
+const localSets = new WeakMap<JSONWebKeySet, JWTVerifyGetKey>();
+
+/** A local key function or JWK Set (e.g. the co-located signer's public keys). Built once per set object. */
+export function localKeySource(keys: JWTVerifyGetKey | JSONWebKeySet): KeySource {
+  if (typeof keys === 'function') return { getKey: keys, refresh: noRefresh };
+  let getKey = localSets.get(keys);
+  if (!getKey) localSets.set(keys, (getKey = createLocalJWKSet(keys)));
+  return { getKey, refresh: noRefresh };
+}
+
+export interface RemoteKeySourceOptions {
+  fetch?: typeof fetch;
+  cooldownSeconds: number;
+}
+
+const MAX_SHARED_SETS = 64;
+const sharedSets = new Map<string, KeySource>();
+const sharedSetsByFetch = new WeakMap<typeof fetch, Map<string, KeySource>>();
+
+/**
+ * One cached remote JWKS per (fetch implementation, URL, cooldown) for the whole isolate/process,
+ * so neither `verifyAccessToken` nor a middleware factory re-downloads or re-imports keys per call.
+ * jose's remote set caches keys for 10 minutes, refetches on an unknown `kid` at most once per
+ * cooldown, does not share in-flight fetches across Workers requests, and times out after 5 s.
+ */
+export function remoteKeySource(url: string, options: RemoteKeySourceOptions): KeySource {
+  let cache = sharedSets;
+  if (options.fetch) {
+    cache = sharedSetsByFetch.get(options.fetch) ?? new Map();
+    sharedSetsByFetch.set(options.fetch, cache);
+  }
+  const cacheKey = `${options.cooldownSeconds} ${url}`;
+  let source = cache.get(cacheKey);
+  if (!source) {
+    source = createRemoteKeySource(url, options);
+    if (cache.size >= MAX_SHARED_SETS) cache.delete(cache.keys().next().value!);
+    cache.set(cacheKey, source);
+  }
+  return source;
+}
+
+function createRemoteKeySource(url: string, options: RemoteKeySourceOptions): KeySource {
+  const set = createRemoteJWKSet(new URL(url), {
+    cooldownDuration: options.cooldownSeconds * 1000,
+    ...(options.fetch ? { [customFetch]: options.fetch } : {}),
+  });
+  return {
+    async getKey(header, token) {
+      try {
+        return await set(header, token);
+      } catch (err) {
+        if (isKeySelectionError(err)) throw err;
+        throw jwksUnavailable(err);
+      }
+    },
+    // The Grantex contract: a regenerated key keeps its `kid`, so a signature that fails under a
+    // cached key may be valid under the current one. Refetch, rate-limited by the same cooldown.
+    async refresh() {
+      if (set.coolingDown) return false;
+      try {
+        await set.reload();
+      } catch (err) {
+        throw jwksUnavailable(err);
+      }
+      return true;
+    },
+  };
+}
+
+function isKeySelectionError(err: unknown): boolean {
+  return (
+    err instanceof errors.JWKSNoMatchingKey ||
+    err instanceof errors.JWKSMultipleMatchingKeys ||
+    err instanceof errors.JOSENotSupported
+  );
+}
+
+function jwksUnavailable(cause: unknown): TokenVerificationError {
+  return new TokenVerificationError('jwks_unavailable', 'The issuer keys could not be retrieved', { cause });
+}

@@ -1,7 +1,10 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { errorResponse, OAuthError } from './errors.js';
 import { resolveOptions, type McpAuthOptions, type ResolvedOptions } from './options.js';
-import { createServiceFactory } from './services.js';
+import { createServiceFactory, type LoadedKeys, type Services } from './services.js';
+import { createTokenVerifier } from './verify/index.js';
+import { requireMcpAuth, type HonoMcpAuthOptions, type McpAuthEnv } from './middleware/hono.js';
+import { protectedResourceMetadataUrl } from './protocol/resource-metadata.js';
 import { cors, rateLimit, type AppEnv } from './routes/http.js';
 import { authorizationServerMetadata, protectedResourceDocuments } from './routes/metadata.js';
 import { registerClient } from './routes/register.js';
@@ -13,7 +16,25 @@ import { revokeToken } from './routes/revoke.js';
 export interface McpAuth {
   /** The authorization server; mount it at the root of the host app: `app.route('/', auth.app)`. */
   app: Hono<AppEnv>;
+  /**
+   * Middleware for the co-located MCP resource: verifies this issuer's tokens with its own keys
+   * (no network hop) and answers with RFC 6750 / RFC 9728 challenges.
+   */
+  protect(options?: ProtectOptions): MiddlewareHandler<McpAuthEnv>;
   options: ResolvedOptions;
+}
+
+export interface ProtectOptions {
+  /** Scopes the route needs; a function may pick them per request (e.g. per MCP tool). */
+  scopes?: HonoMcpAuthOptions['scopes'];
+  /** The resource this route serves; default the first configured resource. */
+  resource?: string;
+  scopeHierarchy?: HonoMcpAuthOptions['scopeHierarchy'];
+  /**
+   * Also refuse revoked tokens, by asking the grant's Durable Object (one RPC per request).
+   * Without it a revoked access token is accepted until it expires (at most accessTokenTtlSeconds).
+   */
+  checkRevocation?: boolean;
 }
 
 /**
@@ -85,5 +106,29 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
   app.use(paths.revoke, cors(), withServices, rateLimit('revoke'));
   app.post(paths.revoke, revokeToken);
 
-  return { app, options };
+  const protect = (protectOptions: ProtectOptions = {}): MiddlewareHandler<McpAuthEnv> => {
+    const resource = protectOptions.resource ?? options.resources[0]!;
+    // Set by the middleware before each verification; every request of an isolate shares one env.
+    let keys: LoadedKeys | undefined;
+    let currentServices: Services | undefined;
+    const verifier = createTokenVerifier({
+      issuer: options.issuer,
+      audience: resource,
+      algorithms: [options.signingAlgorithm],
+      keys: (header, token) => keys!.verificationKey(header, token),
+      checkRevocation: protectOptions.checkRevocation
+        ? async (grant) => !grant.grantId || !(await currentServices!.grant(grant.grantId).accessTokenStatus(grant.jti)).active
+        : undefined,
+      now: options.clock,
+      clockToleranceSeconds: 0, // the issuer's own clock: no skew to allow for
+    });
+    const guard = requireMcpAuth({ verifier, scopes: protectOptions.scopes, scopeHierarchy: protectOptions.scopeHierarchy, resourceMetadataUrl: protectedResourceMetadataUrl(resource) });
+    return async (c, next) => {
+      currentServices = services(c.env as Record<string, unknown>);
+      keys = await currentServices.keys();
+      return guard(c, next);
+    };
+  };
+
+  return { app, protect, options };
 }

@@ -30,7 +30,10 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
   const now = options.clock;
   let cachedKeys: { value: Promise<LoadedKeys>; until: number } | undefined;
 
+  const built = new WeakMap<object, Services>();
   return (env) => {
+    const cached = built.get(env);
+    if (cached) return cached;
     const namespace = binding<DurableObjectNamespace<McpAuthState>>(env, options.bindings.state, 'Durable Object');
     const stub = (name: string) => namespace.get(namespace.idFromName(name));
     const store = options.clientStore ?? new KvClientStore(binding<KVNamespace>(env, options.bindings.clients, 'KV namespace'));
@@ -45,7 +48,7 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
       return cachedKeys.value;
     };
 
-    return {
+    const result: Services = {
       options,
       clients: withStaticClients(store, options.clients),
       grant: (grantId) => stub(stateObjectNames.grant(grantId)),
@@ -54,6 +57,8 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
       emit,
       now,
     };
+    built.set(env, result);
+    return result;
   };
 }
 

@@ -73,35 +73,60 @@ export function bearerChallenge(params: ReadonlyArray<readonly [string, string |
   return parts.length > 0 ? `Bearer ${parts.join(', ')}` : 'Bearer';
 }
 
+/** Checks one request's Authorization header; `scopes` overrides the configured ones for this request. */
+export type RequestAuthenticator = (authorization: string | readonly string[] | null | undefined, scopes?: readonly string[]) => Promise<AuthResult>;
+
+interface ScopeChallenges {
+  required: string[];
+  challengeScope: string;
+  missing: AuthFailure;
+  insufficient: AuthFailure;
+}
+
 /** Validates the options once and returns the per-request check used by both adapters. */
-export function createRequestAuthenticator(options: RequireMcpAuthOptions): (authorization: string | readonly string[] | null | undefined) => Promise<AuthResult> {
+export function createRequestAuthenticator(options: RequireMcpAuthOptions): RequestAuthenticator {
   const verify = options.verifier ?? createTokenVerifier(requireIssuer(options));
   const resourceMetadata = resolveResourceMetadataUrl(options);
-  const required = [...new Set(options.scopes ?? [])];
-  for (const scope of required) if (!SCOPE_TOKEN.test(scope)) throw new TypeError(`requireMcpAuth: invalid scope ${JSON.stringify(scope)}`);
   const hasScopes = createScopeMatcher(options.scopeHierarchy);
-  // MCP 2026-07: never ask for offline_access in a challenge.
-  const challengeScope = required.filter((scope) => scope !== 'offline_access').join(' ');
 
-  // RFC 6750 §3.1 + MCP: no credentials → no error code, just where to get a token.
-  const missing: AuthFailure = {
-    status: 401,
-    headers: {
-      'WWW-Authenticate': bearerChallenge([
+  // The challenges for one set of required scopes, built once per distinct set.
+  const challenges = new Map<string, ScopeChallenges>();
+  const challengesFor = (scopes: readonly string[]): ScopeChallenges => {
+    const required = [...new Set(scopes)];
+    const key = required.join(' ');
+    const known = challenges.get(key);
+    if (known) return known;
+    for (const scope of required) if (!SCOPE_TOKEN.test(scope)) throw new TypeError(`requireMcpAuth: invalid scope ${JSON.stringify(scope)}`);
+    // MCP 2026-07: never ask for offline_access in a challenge.
+    const challengeScope = required.filter((scope) => scope !== 'offline_access').join(' ');
+    const built: ScopeChallenges = {
+      required,
+      challengeScope,
+      // RFC 6750 §3.1 + MCP: no credentials → no error code, just where to get a token.
+      missing: {
+        status: 401,
+        headers: {
+          'WWW-Authenticate': bearerChallenge([
+            ['resource_metadata', resourceMetadata],
+            ['scope', challengeScope],
+          ]),
+          'Cache-Control': 'no-store',
+        },
+        body: '',
+      },
+      // RFC 6750 §3.1 insufficient_scope → 403, listing every scope the operation needs (MCP 2026-07).
+      insufficient: errorFailure(403, 'insufficient_scope', 'The access token lacks a scope this operation requires', [
         ['resource_metadata', resourceMetadata],
         ['scope', challengeScope],
       ]),
-      'Cache-Control': 'no-store',
-    },
-    body: '',
+    };
+    if (challenges.size < 256) challenges.set(key, built);
+    return built;
   };
-  // RFC 6750 §3.1 insufficient_scope → 403, listing every scope the operation needs (MCP 2026-07).
-  const insufficient = errorFailure(403, 'insufficient_scope', 'The access token lacks a scope this operation requires', [
-    ['resource_metadata', resourceMetadata],
-    ['scope', challengeScope],
-  ]);
+  const configured = challengesFor(options.scopes ?? []);
 
-  return async function authenticate(authorization) {
+  return async function authenticate(authorization, scopes) {
+    const { required, challengeScope, missing, insufficient } = scopes ? challengesFor(scopes) : configured;
     const credentials = readBearerCredentials(authorization);
     if ('missing' in credentials) return { ok: false, failure: missing };
     if ('invalid' in credentials)

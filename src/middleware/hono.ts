@@ -1,5 +1,5 @@
 /** `mcp-auth-edge/hono`: protect MCP routes with Bearer tokens and serve RFC 9728 metadata. */
-import type { Handler, MiddlewareHandler } from 'hono';
+import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { McpGrant } from '../verify/index.js';
 import {
@@ -16,14 +16,20 @@ export type { ProtectedResourceMetadataOptions, RequireMcpAuthOptions } from './
 export type McpAuthVariables = { mcpGrant: McpGrant };
 export type McpAuthEnv = { Variables: McpAuthVariables };
 
+/** Hono options: `scopes` may depend on the request (e.g. on the MCP tool being called). */
+export interface HonoMcpAuthOptions extends Omit<RequireMcpAuthOptions, 'scopes'> {
+  scopes?: string[] | ((c: Context) => string[] | Promise<string[]>);
+}
+
 /**
  * Verifies the Bearer token (header only), checks `scopes`, and sets `c.get('mcpGrant')`.
  * The verifier and challenges are built here, once; per request only the token is checked.
  */
-export function requireMcpAuth(options: RequireMcpAuthOptions): MiddlewareHandler<McpAuthEnv> {
-  const authenticate = createRequestAuthenticator(options);
+export function requireMcpAuth(options: HonoMcpAuthOptions): MiddlewareHandler<McpAuthEnv> {
+  const { scopes } = options;
+  const authenticate = createRequestAuthenticator({ ...options, scopes: typeof scopes === 'function' ? [] : scopes });
   return createMiddleware<McpAuthEnv>(async function requireMcpAuth(c, next) {
-    const result = await authenticate(c.req.header('Authorization'));
+    const result = await authenticate(c.req.header('Authorization'), typeof scopes === 'function' ? await scopes(c) : undefined);
     if (!result.ok) return failureResponse(result.failure);
     c.set('mcpGrant', result.grant);
     await next();

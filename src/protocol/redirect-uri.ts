@@ -14,6 +14,10 @@ export function isLoopbackHost(hostname: string): boolean {
 export function checkRedirectUriSyntax(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 2000)
     throw new OAuthError('invalid_redirect_uri', 'Each redirect URI must be a non-empty string of at most 2000 characters.');
+  // RFC 3986 §2: a URI has no spaces or control characters. The URL parser would silently drop
+  // tabs/newlines and trim spaces, so the registered string and the parsed target could differ.
+  if (/[\u0000-\u0020\u007f]/.test(value))
+    throw new OAuthError('invalid_redirect_uri', 'Redirect URIs must not contain spaces or control characters (RFC 3986 §2).');
   let url: URL;
   try {
     url = new URL(value);

@@ -28,15 +28,15 @@ const STYLE = `
 main{width:100%;max-width:440px;background:var(--card);border:1px solid var(--line);border-radius:14px;padding:28px;box-shadow:0 8px 30px rgba(0,0,0,.06)}
 header{display:flex;align-items:center;gap:12px;margin-bottom:18px}header img{width:40px;height:40px;border-radius:8px;object-fit:contain}
 header span{font-weight:600;color:var(--muted)}h1{font-size:1.3rem;line-height:1.35;margin:0 0 6px}p{margin:0 0 14px;color:var(--muted)}
-.host{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;color:var(--text);word-break:break-all}
+.host{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;color:var(--text);overflow-wrap:anywhere}
 .warn{background:var(--warn-bg);border:1px solid var(--warn-line);border-radius:10px;padding:10px 12px;margin:0 0 16px;color:var(--text);font-size:.93rem}
 ul{list-style:none;padding:0;margin:0 0 18px;border:1px solid var(--line);border-radius:10px}
 li{padding:10px 14px;border-top:1px solid var(--line)}li:first-child{border-top:0}li code{font-weight:600}li div{color:var(--muted);font-size:.92rem}
 label{display:block;font-weight:600;margin:0 0 6px}input[type=text]{width:100%;padding:10px 12px;border:1px solid var(--line);border-radius:8px;background:transparent;color:var(--text);font:inherit;margin-bottom:16px}
 input[type=text]:focus,button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
-.actions{display:flex;gap:10px}button{flex:1;padding:11px 14px;border-radius:9px;font:inherit;font-weight:600;cursor:pointer;border:1px solid var(--line);background:transparent;color:var(--text)}
+.actions{display:flex;flex-direction:row-reverse;gap:10px}button{flex:1;padding:11px 14px;border-radius:9px;font:inherit;font-weight:600;cursor:pointer;border:1px solid var(--line);background:transparent;color:var(--text)}
 button.approve{background:var(--accent);border-color:var(--accent);color:var(--accent-text)}
-footer{margin-top:18px;font-size:.85rem;color:var(--muted);display:flex;gap:14px;flex-wrap:wrap}footer a{color:inherit}`;
+footer{margin-top:18px;font-size:.85rem;color:var(--muted);display:flex;gap:14px;flex-wrap:wrap}footer:empty{display:none}footer a{color:inherit}`;
 
 /** The consent page (server-rendered, no script). Every value is HTML-escaped by `html`. */
 export function renderConsentPage(p: ConsentPageInput): HtmlEscapedString | Promise<HtmlEscapedString> {
@@ -70,8 +70,8 @@ export function renderConsentPage(p: ConsentPageInput): HtmlEscapedString | Prom
     <input type="text" id="username" name="username" required maxlength="64" autocomplete="username" autofocus>`
       : ''}
     <div class="actions">
-      <button type="submit" name="action" value="deny">Deny</button>
       <button type="submit" name="action" value="approve" class="approve">Approve</button>
+      <button type="submit" name="action" value="deny" formnovalidate>Deny</button>
     </div>
   </form>
   <footer>${p.ui.privacyPolicyUrl ? html`<a href="${p.ui.privacyPolicyUrl}">Privacy policy</a>` : ''}${

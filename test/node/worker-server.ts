@@ -23,12 +23,12 @@ export interface RunningWorker {
  * Serves the bundled worker (.test-dist, built by global-setup) from Miniflare on a real
  * loopback port, with local KV and SQLite Durable Objects: what real HTTP clients talk to.
  */
-export async function startWorker(vars: Record<string, string> = {}): Promise<RunningWorker> {
+export async function startWorker(vars: Record<string, string> = {}, scriptPath = '.test-dist/worker/index.js'): Promise<RunningWorker> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const mf = new Miniflare({
     modules: true,
-    scriptPath: '.test-dist/index.js',
+    scriptPath,
     compatibilityDate: '2026-04-01',
     host: '127.0.0.1',
     port,

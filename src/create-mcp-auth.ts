@@ -8,7 +8,8 @@ import { protectedResourceMetadataUrl } from './protocol/resource-metadata.js';
 import { cors, rateLimit, type AppEnv } from './routes/http.js';
 import { authorizationServerMetadata, protectedResourceDocuments } from './routes/metadata.js';
 import { registerClient } from './routes/register.js';
-import { decideConsent, showConsent } from './routes/authorize.js';
+import { decideConsent, finishUpstreamConsent, showConsent } from './routes/authorize.js';
+import { upstreamCallbackPath } from './routes/upstream.js';
 import { issueToken } from './routes/token.js';
 import { introspectToken } from './routes/introspect.js';
 import { revokeToken } from './routes/revoke.js';
@@ -64,6 +65,7 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     token: `${base}/token`,
     introspect: `${base}/introspect`,
     revoke: `${base}/revoke`,
+    upstreamCallback: upstreamCallbackPath(base),
   };
 
   const withServices: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -98,6 +100,10 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
   app.use(paths.authorize, withServices, rateLimit('authorize'));
   app.get(paths.authorize, showConsent);
   app.post(paths.authorize, decideConsent);
+  if (options.authority) {
+    app.use(paths.upstreamCallback, withServices, rateLimit('authorize'));
+    app.get(paths.upstreamCallback, finishUpstreamConsent);
+  }
 
   app.use(paths.token, cors(), withServices, rateLimit('token'));
   app.post(paths.token, issueToken);

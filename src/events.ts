@@ -7,6 +7,8 @@ export interface TokenIssuedEvent {
   scopes: string[];
   resource: string;
   grantId: string;
+  /** Grantex mode: the upstream grant id (the token's `grnt`). */
+  upstreamGrantId?: string;
   jti: string;
   expiresAt: number;
   refreshTokenIssued: boolean;
@@ -15,7 +17,11 @@ export interface TokenIssuedEvent {
 export interface RevocationEvent {
   type: 'token.revoked';
   clientId: string;
+  /** The user of the revoked grant, when known. */
+  sub?: string;
   grantId?: string;
+  /** Grantex mode: the upstream grant id. */
+  upstreamGrantId?: string;
   jti?: string;
   tokenType: 'access_token' | 'refresh_token';
   /** 'client_request' (RFC 7009), 'refresh_token_reuse', 'code_replay'. */

@@ -3,6 +3,7 @@ import type { PrincipalResolver } from './principal/types.js';
 import type { RateLimitOptions } from './rate-limit/limits.js';
 import type { AuditEvent, RevocationEvent, TokenIssuedEvent } from './events.js';
 import type { SigningAlgorithm } from './tokens/signing-keys.js';
+import type { GrantexAuthority } from './authority/grantex.js';
 import { checkRedirectUriSyntax, isLoopbackHost } from './protocol/redirect-uri.js';
 import { OAuthError } from './errors.js';
 import { developmentSignIn } from './principal/development.js';
@@ -50,6 +51,8 @@ export interface McpAuthOptions {
   /** Clients (e.g. resource servers) allowed to introspect tokens issued to other clients. */
   introspectionClients?: string[];
   rateLimits?: RateLimitOptions;
+  /** Where grants and tokens come from: the embedded signer (default) or `grantex({...})`. */
+  authority?: GrantexAuthority;
   bindings?: { clients?: string; state?: string };
   onTokenIssued?: (event: TokenIssuedEvent) => void | Promise<void>;
   onRevocation?: (event: RevocationEvent) => void | Promise<void>;
@@ -83,6 +86,7 @@ export interface ResolvedOptions {
   introspectionClients: string[];
   consentUi: Required<Pick<ConsentUiOptions, 'appName'>> & ConsentUiOptions;
   rateLimits: RateLimitOptions;
+  authority?: GrantexAuthority;
   bindings: { clients: string; state: string };
   hooks: Pick<McpAuthOptions, 'onTokenIssued' | 'onRevocation' | 'onEvent' | 'log'>;
   /** True on http loopback issuers: cookies cannot be `Secure` there. */
@@ -195,7 +199,8 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
     // An `appName: undefined` (e.g. an unset APP_NAME var) must not erase the default.
     consentUi: { ...options.consentUi, appName: options.consentUi?.appName || 'MCP Authorization' },
     rateLimits: options.rateLimits ?? {},
-    bindings: { clients: 'MCP_AUTH_CLIENTS', state: 'MCP_AUTH_STATE', ...options.bindings },
+    authority: options.authority,
+    bindings: { clients: options.bindings?.clients ?? 'MCP_AUTH_CLIENTS', state: options.bindings?.state ?? 'MCP_AUTH_STATE' },
     hooks: { onTokenIssued: options.onTokenIssued, onRevocation: options.onRevocation, onEvent: options.onEvent, log: options.log },
     insecureLoopback: issuerUrl.protocol === 'http:',
     clock: options.clock ?? (() => Math.floor(Date.now() / 1000)),

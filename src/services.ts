@@ -6,14 +6,18 @@ import type { McpAuthState } from './storage/state-object.js';
 import { stateObjectNames } from './storage/keys.js';
 import { keyFromSecret, toKeySet, type SigningKeySet } from './tokens/signing-keys.js';
 import { createEventSink, type EmitEvent } from './events-sink.js';
+import { createAccessTokenReader, type AccessTokenReader } from './tokens/access-token-view.js';
 
 /** Everything a route needs, built from the options and the request's bindings. */
 export interface Services {
   options: ResolvedOptions;
   clients: ClientStore;
   grant(grantId: string): DurableObjectStub<McpAuthState>;
+  /** Grantex mode: the link from an upstream grant id to our grant. */
+  upstreamLink(upstreamGrantId: string): DurableObjectStub<McpAuthState>;
   rateLimitBucket(endpoint: string, key: string): DurableObjectStub<McpAuthState>;
   keys(): Promise<LoadedKeys>;
+  readAccessToken: AccessTokenReader;
   emit: EmitEvent;
   now(): number;
 }
@@ -48,10 +52,13 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
       return cachedKeys.value;
     };
 
+    const upstreamLink = (upstreamGrantId: string) => stub(stateObjectNames.upstreamGrant(upstreamGrantId));
     const result: Services = {
       options,
       clients: withStaticClients(store, options.clients),
       grant: (grantId) => stub(stateObjectNames.grant(grantId)),
+      upstreamLink,
+      readAccessToken: createAccessTokenReader(options, keys, upstreamLink),
       rateLimitBucket: (endpoint, key) => stub(stateObjectNames.rateLimit(endpoint, key)),
       keys,
       emit,

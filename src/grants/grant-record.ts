@@ -15,10 +15,32 @@ export interface GrantRecord {
   /** Expiry of the refresh-token family; null until the code is redeemed or when none is issued. */
   refresh_expires_at: number | null;
   created_at: number;
+  // Upstream (Grantex) authorization only; null in local mode.
+  /** The MCP client's `state`, to answer it after the upstream consent. */
+  client_state: string | null;
+  /** SHA-256 of the `state` sent upstream; cleared once the callback used it. */
+  upstream_state_hash: string | null;
+  /** SHA-256 of the cookie that binds the upstream round trip to this browser. */
+  upstream_browser_hash: string | null;
+  /** Upstream PKCE verifier (sealed with the state), then upstream code + verifier (sealed with our code). */
+  upstream_sealed: string | null;
+  /** The upstream grant id (Grantex `grnt`), once tokens were issued. */
+  upstream_grant_id: string | null;
 }
 
 export interface RefreshTokenRow {
   token_hash: string;
   status: 'active' | 'rotated';
   created_at: number;
+  /** The upstream refresh token, sealed with this refresh token; null in local mode. */
+  upstream_sealed: string | null;
 }
+
+/** The upstream fields of a local grant. */
+export const NO_UPSTREAM = {
+  client_state: null,
+  upstream_state_hash: null,
+  upstream_browser_hash: null,
+  upstream_sealed: null,
+  upstream_grant_id: null,
+} as const;

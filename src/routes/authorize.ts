@@ -14,6 +14,8 @@ import {
 import { isLoopbackHost } from '../protocol/redirect-uri.js';
 import { renderConsentPage, renderErrorPage } from '../ui/consent-page.js';
 import type { ClientRecord } from '../storage/client-store.js';
+import { NO_UPSTREAM } from '../grants/grant-record.js';
+import { startUpstreamAuthorization, upstreamCallback } from './upstream.js';
 
 const CONSENT_TYP = 'mcp-consent-request+jwt';
 const CONSENT_TTL_SECONDS = 600;
@@ -21,6 +23,10 @@ const CONSENT_TTL_SECONDS = 600;
 function cookieName(c: AppContext): string {
   // `__Host-` requires `Secure`, which a browser refuses on plain-http localhost.
   return c.var.services.options.insecureLoopback ? 'mcp-auth-consent' : '__Host-mcp-auth-consent';
+}
+
+function clearConsentCookie(c: AppContext): void {
+  setCookie(c, cookieName(c), '', { path: '/', httpOnly: true, secure: !c.var.services.options.insecureLoopback, sameSite: 'Lax', maxAge: 0 });
 }
 
 /** Anti-framing and a script-free CSP on every page this server renders (RFC 9700 §4.16). */
@@ -70,6 +76,8 @@ export async function showConsent(c: AppContext): Promise<Response> {
   if (!principal && !options.principal.signInField) {
     return c.redirect(authorizationResponseUrl(redirectUri, options.issuer, { error: 'access_denied', error_description: 'The user is not signed in.', state: request.state }), 302);
   }
+  // Grantex mode with a known user: Grantex's own consent page asks, not ours.
+  if (principal && options.authority) return startUpstreamAuthorization(c, options.authority, request, principal);
 
   // The form carries the validated request, signed and bound to a cookie of this browser.
   const csrf = randomToken(32);
@@ -143,7 +151,7 @@ export async function decideConsent(c: AppContext): Promise<Response> {
   if (!client) return errorPage(c, nonce, 'This application is no longer registered.');
 
   const respond = (params: Record<string, string | undefined>) => {
-    setCookie(c, cookieName(c), '', { path: '/', httpOnly: true, secure: !options.insecureLoopback, sameSite: 'Lax', maxAge: 0 });
+    clearConsentCookie(c);
     return c.redirect(authorizationResponseUrl(request.redirectUri, options.issuer, { ...params, state: request.state }), 303);
   };
 
@@ -153,6 +161,11 @@ export async function decideConsent(c: AppContext): Promise<Response> {
   if (!principal) {
     if (options.principal.signInField) return errorPage(c, nonce, 'Enter a name (letters, digits, spaces, . _ @ \' -; at most 64) to sign in.');
     return respond({ error: 'access_denied', error_description: 'The user is not signed in.' });
+  }
+
+  if (options.authority) {
+    clearConsentCookie(c);
+    return startUpstreamAuthorization(c, options.authority, request, principal);
   }
 
   const grantId = randomToken(16);
@@ -171,6 +184,13 @@ export async function decideConsent(c: AppContext): Promise<Response> {
     code_redeemed_at: null,
     refresh_expires_at: null,
     created_at: now,
+    ...NO_UPSTREAM,
   });
   return respond({ code });
+}
+
+/** GET /grantex/callback (Grantex mode). */
+export function finishUpstreamConsent(c: AppContext): Promise<Response> {
+  const nonce = randomToken(16);
+  return upstreamCallback(c, (message) => errorPage(c, nonce, message));
 }

@@ -16,22 +16,8 @@ export async function introspectToken(c: AppContext): Promise<Response> {
   const found = await lookupToken(services, tokenParameter(form), form.get('token_type_hint'));
   if (!found || !mayInspect(client, found.grant, services)) return noStoreJson(c, INACTIVE);
   const { grant } = found;
-  if (found.kind === 'access_token') {
-    const { claims } = found;
-    return noStoreJson(c, {
-      active: true,
-      scope: claims.scope,
-      client_id: claims.client_id,
-      sub: claims.sub,
-      aud: claims.aud,
-      iss: claims.iss,
-      exp: claims.exp,
-      iat: claims.iat,
-      jti: claims.jti,
-      token_type: 'Bearer',
-      grantex_grant_id: claims.grnt,
-    });
-  }
+  // RFC 7662 §2.2; the client is the one the grant is bound to (never Grantex's `dev`).
+  if (found.kind === 'access_token') return noStoreJson(c, { active: true, ...found.view.fields, client_id: grant.client_id });
   return noStoreJson(c, {
     active: true,
     scope: grant.scope,

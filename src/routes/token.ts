@@ -1,7 +1,7 @@
 import type { AppContext } from './http.js';
 import { noStoreJson, readForm } from './http.js';
 import { OAuthError } from '../errors.js';
-import { randomToken, sha256 } from '../crypto.js';
+import { randomToken, seal, sha256, unseal } from '../crypto.js';
 import { defer, type Services } from '../services.js';
 import { authenticateClient, extractClientCredentials } from '../protocol/client-auth.js';
 import { checkCodeVerifier, s256 } from '../protocol/pkce.js';
@@ -9,7 +9,11 @@ import { parseScope } from '../protocol/scope.js';
 import { grantIdOf } from '../storage/keys.js';
 import type { ClientRecord } from '../storage/client-store.js';
 import type { GrantOutcome } from '../storage/state-object.js';
+import type { GrantRecord } from '../grants/grant-record.js';
 import { accessTokenClaims, signAccessToken } from '../tokens/access-token.js';
+import { grantTokenFacts, secondsUntil, upstreamError, type GrantexAuthority } from '../authority/grantex.js';
+import type { GrantexTokenResponse } from '../authority/grantex-client.js';
+import { upstreamCallbackUrl } from './upstream.js';
 
 /** Authenticates the client of a token, introspection or revocation request (RFC 6749 §2.3). */
 export async function authenticatedClient(c: AppContext, form: URLSearchParams): Promise<ClientRecord> {
@@ -17,6 +21,20 @@ export async function authenticatedClient(c: AppContext, form: URLSearchParams):
   const services = c.var.services;
   return authenticateClient(credentials, await services.clients.get(credentials.clientId), services.now());
 }
+
+/** What a grant produced, whoever signed it. */
+interface IssuedTokens {
+  accessToken: string;
+  expiresIn: number;
+  scopes: string[];
+  jti: string;
+  exp: number;
+  refreshToken?: string;
+  upstreamGrantId?: string;
+}
+
+const INVALID_CODE = 'The authorization code is invalid, expired or already used.';
+const INVALID_REFRESH = 'The refresh token is invalid, expired or revoked.';
 
 /** POST /token (OAuth 2.1 §3.2): authorization_code and refresh_token grants. */
 export async function issueToken(c: AppContext): Promise<Response> {
@@ -32,19 +50,17 @@ export async function issueToken(c: AppContext): Promise<Response> {
   const resource = resources[0];
 
   const services = c.var.services;
-  const now = services.now();
   const { options } = services;
-  const canRefresh = client.grant_types.includes('refresh_token');
-  const refreshToken = (grantId: string) => `${grantId}.${randomToken(32)}`;
+  const now = services.now();
   const accessTokenExpiresAt = now + options.accessTokenTtlSeconds;
 
   if (grantType === 'authorization_code') {
     const code = form.get('code');
     if (!code) throw new OAuthError('invalid_request', 'code is required.');
     const grantId = grantIdOf(code);
-    if (!grantId) throw new OAuthError('invalid_grant', 'The authorization code is invalid, expired or already used.');
+    if (!grantId) throw new OAuthError('invalid_grant', INVALID_CODE);
     const verifier = checkCodeVerifier(form.get('code_verifier') ?? undefined);
-    const newRefresh = canRefresh ? refreshToken(grantId) : undefined;
+    const refreshToken = client.grant_types.includes('refresh_token') ? `${grantId}.${randomToken(32)}` : undefined;
     const outcome = await services.grant(grantId).redeemAuthorizationCode({
       codeHash: await sha256(code),
       clientId: client.client_id,
@@ -52,18 +68,22 @@ export async function issueToken(c: AppContext): Promise<Response> {
       verifierChallenge: await s256(verifier),
       resource,
       now,
-      refreshTokenHash: newRefresh ? await sha256(newRefresh) : undefined,
+      refreshTokenHash: refreshToken ? await sha256(refreshToken) : undefined,
       refreshExpiresAt: now + options.refreshTokenTtlSeconds,
       accessTokenExpiresAt,
     });
-    return respondWithTokens(c, services, outcome, 'authorization_code', newRefresh, now);
+    const { grant, scopes } = await granted(c, outcome, 'authorization_code');
+    const issued = options.authority
+      ? await exchangeUpstreamCode(services, options.authority, grant, code, refreshToken)
+      : await signLocalTokens(services, grant, scopes, refreshToken, now);
+    return respond(c, services, grant, issued, 'authorization_code');
   }
 
   const presented = form.get('refresh_token');
   if (!presented) throw new OAuthError('invalid_request', 'refresh_token is required.');
   const grantId = grantIdOf(presented);
-  if (!grantId) throw new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked.');
-  const rotated = refreshToken(grantId);
+  if (!grantId) throw new OAuthError('invalid_grant', INVALID_REFRESH);
+  const rotated = `${grantId}.${randomToken(32)}`;
   const outcome = await services.grant(grantId).rotateRefreshToken({
     presentedHash: await sha256(presented),
     newHash: await sha256(rotated),
@@ -73,27 +93,40 @@ export async function issueToken(c: AppContext): Promise<Response> {
     now,
     accessTokenExpiresAt,
   });
-  return respondWithTokens(c, services, outcome, 'refresh_token', rotated, now);
+  const { grant, scopes, upstreamSealed } = await granted(c, outcome, 'refresh_token');
+  const issued = options.authority
+    ? await refreshUpstream(services, options.authority, grant, upstreamSealed, presented, rotated)
+    : await signLocalTokens(services, grant, scopes, rotated, now);
+  return respond(c, services, grant, issued, 'refresh_token');
 }
 
-async function respondWithTokens(
-  c: AppContext,
-  services: Services,
-  outcome: GrantOutcome,
-  grantType: 'authorization_code' | 'refresh_token',
-  refreshToken: string | undefined,
-  now: number,
-): Promise<Response> {
-  if (!outcome.ok) {
-    if (outcome.replay && outcome.grant) {
-      const { client_id: clientId, grant_id: grantId } = outcome.grant;
-      const what = grantType === 'authorization_code' ? 'authorization_code' : 'refresh_token';
-      defer(c, services.emit({ type: 'security.replay_detected', what, clientId, grantId }));
-      defer(c, services.emit({ type: 'token.revoked', clientId, grantId, tokenType: 'refresh_token', reason: what === 'authorization_code' ? 'code_replay' : 'refresh_token_reuse' }));
+/** The grant a redemption or rotation succeeded on; a replay is audited before the error. */
+async function granted(c: AppContext, outcome: GrantOutcome, what: 'authorization_code' | 'refresh_token'): Promise<Extract<GrantOutcome, { ok: true }>> {
+  if (outcome.ok) return outcome;
+  const services = c.var.services;
+  if (outcome.replay && outcome.grant) {
+    const { client_id: clientId, grant_id: grantId, sub, upstream_grant_id: upstreamGrantId } = outcome.grant;
+    // The grant is gone here; upstream it must die too.
+    if (upstreamGrantId && services.options.authority) {
+      defer(c, services.options.authority.api.grants.revoke(upstreamGrantId).catch((err) => console.error('mcp-auth-edge: upstream revocation after replay failed', err)));
+      defer(c, services.upstreamLink(upstreamGrantId).unlinkUpstreamGrant());
     }
-    throw new OAuthError(outcome.error, outcome.description);
+    defer(c, services.emit({ type: 'security.replay_detected', what, clientId, grantId }));
+    defer(c, services.emit({
+      type: 'token.revoked',
+      clientId,
+      sub,
+      grantId,
+      upstreamGrantId: upstreamGrantId ?? undefined,
+      tokenType: 'refresh_token',
+      reason: what === 'authorization_code' ? 'code_replay' : 'refresh_token_reuse',
+    }));
   }
-  const { grant, scopes } = outcome;
+  throw new OAuthError(outcome.error, outcome.description);
+}
+
+/** Local authority: an RFC 9068 JWT signed with this server's key. */
+async function signLocalTokens(services: Services, grant: GrantRecord, scopes: string[], refreshToken: string | undefined, now: number): Promise<IssuedTokens> {
   const { options } = services;
   const claims = accessTokenClaims({
     issuer: options.issuer,
@@ -105,8 +138,88 @@ async function respondWithTokens(
     now,
     ttlSeconds: options.accessTokenTtlSeconds,
   });
-  const accessToken = await signAccessToken(claims, await services.keys());
-  const issuesRefresh = grant.refresh_expires_at !== null && refreshToken !== undefined;
+  return {
+    accessToken: await signAccessToken(claims, await services.keys()),
+    expiresIn: options.accessTokenTtlSeconds,
+    scopes,
+    jti: claims.jti,
+    exp: claims.exp,
+    refreshToken: grant.refresh_expires_at !== null ? refreshToken : undefined,
+  };
+}
+
+/**
+ * Grantex: exchange the upstream code (sealed with our code) for the grant token. A transient
+ * failure gives the code back so the client can retry; a refusal ends the grant.
+ */
+async function exchangeUpstreamCode(services: Services, authority: GrantexAuthority, grant: GrantRecord, code: string, refreshToken: string | undefined): Promise<IssuedTokens> {
+  const stub = services.grant(grant.grant_id);
+  const opened = grant.upstream_sealed ? await unseal(grant.upstream_sealed, code) : undefined;
+  if (!opened) throw new OAuthError('invalid_grant', INVALID_CODE);
+  const upstream = JSON.parse(opened) as { code: string; verifier: string };
+  let response: GrantexTokenResponse;
+  try {
+    response = await authority.api.tokens.exchange({ code: upstream.code, agentId: authority.agentId, codeVerifier: upstream.verifier, redirectUri: upstreamCallbackUrl(services.options) });
+  } catch (err) {
+    const mapped = upstreamError(err, new OAuthError('invalid_grant', INVALID_CODE));
+    await (mapped.code === 'temporarily_unavailable' ? stub.releaseAuthorizationCode() : stub.revokeGrant({ clientId: grant.client_id }));
+    throw mapped;
+  }
+  return linkUpstream(services, grant, response, refreshToken);
+}
+
+/** Grantex: refresh upstream with Grantex's refresh token, which only our presented token unseals. */
+async function refreshUpstream(
+  services: Services,
+  authority: GrantexAuthority,
+  grant: GrantRecord,
+  sealedRefresh: string | null | undefined,
+  presented: string,
+  rotated: string,
+): Promise<IssuedTokens> {
+  const stub = services.grant(grant.grant_id);
+  const upstreamRefresh = sealedRefresh ? await unseal(sealedRefresh, presented) : undefined;
+  if (!upstreamRefresh) throw new OAuthError('invalid_grant', INVALID_REFRESH);
+  let response: GrantexTokenResponse;
+  try {
+    response = await authority.api.tokens.refresh({ refreshToken: upstreamRefresh, agentId: authority.agentId });
+  } catch (err) {
+    const mapped = upstreamError(err, new OAuthError('invalid_grant', INVALID_REFRESH));
+    if (mapped.code === 'temporarily_unavailable') await stub.rollbackRefreshRotation({ presentedHash: await sha256(presented), newHash: await sha256(rotated) });
+    else await stub.revokeGrant({ clientId: grant.client_id });
+    throw mapped;
+  }
+  return linkUpstream(services, grant, response, rotated);
+}
+
+/** Keeps Grantex's refresh token (sealed with ours) and the link from its grant id to our grant. */
+async function linkUpstream(services: Services, grant: GrantRecord, response: GrantexTokenResponse, refreshToken: string | undefined): Promise<IssuedTokens> {
+  const now = services.now();
+  const facts = grantTokenFacts(response);
+  const keepsRefresh = refreshToken !== undefined && grant.refresh_expires_at !== null;
+  await services.grant(grant.grant_id).attachUpstreamTokens({
+    upstreamGrantId: response.grantId,
+    refreshTokenHash: keepsRefresh ? await sha256(refreshToken) : undefined,
+    sealedRefresh: keepsRefresh ? await seal(response.refreshToken, refreshToken) : undefined,
+  });
+  await services.upstreamLink(response.grantId).linkUpstreamGrant({
+    upstreamGrantId: response.grantId,
+    grantId: grant.grant_id,
+    clientId: grant.client_id,
+    expiresAt: Math.max(grant.refresh_expires_at ?? 0, facts.exp, now + 60),
+  });
+  return {
+    accessToken: response.grantToken,
+    expiresIn: secondsUntil(response.expiresAt, now),
+    scopes: response.scopes,
+    jti: facts.jti,
+    exp: facts.exp,
+    refreshToken: keepsRefresh ? refreshToken : undefined,
+    upstreamGrantId: response.grantId,
+  };
+}
+
+function respond(c: AppContext, services: Services, grant: GrantRecord, issued: IssuedTokens, grantType: 'authorization_code' | 'refresh_token'): Response {
   defer(
     c,
     services.emit({
@@ -114,19 +227,20 @@ async function respondWithTokens(
       grantType,
       clientId: grant.client_id,
       sub: grant.sub,
-      scopes,
+      scopes: issued.scopes,
       resource: grant.resource,
       grantId: grant.grant_id,
-      jti: claims.jti,
-      expiresAt: claims.exp,
-      refreshTokenIssued: issuesRefresh,
+      upstreamGrantId: issued.upstreamGrantId,
+      jti: issued.jti,
+      expiresAt: issued.exp,
+      refreshTokenIssued: issued.refreshToken !== undefined,
     }),
   );
   return noStoreJson(c, {
-    access_token: accessToken,
+    access_token: issued.accessToken,
     token_type: 'Bearer',
-    expires_in: options.accessTokenTtlSeconds,
-    scope: claims.scope,
-    ...(issuesRefresh ? { refresh_token: refreshToken } : {}),
+    expires_in: issued.expiresIn,
+    scope: issued.scopes.join(' '),
+    ...(issued.refreshToken ? { refresh_token: issued.refreshToken } : {}),
   });
 }

@@ -2,8 +2,8 @@
  * Every storage key and Durable Object instance name, in one place (docs/storage.md).
  *
  * Durable Object instances are sharded by what they hold: one instance per grant (its code,
- * refresh-token family and access-token denylist), one per rate-limit bucket, and one for the
- * signing keys. No instance sees every request.
+ * refresh-token family and access-token denylist), one per rate-limit bucket, one per upstream
+ * grant link (Grantex mode) and one for the signing keys. No instance sees every request.
  */
 export const kvKeys = {
   client: (clientId: string) => `client:${clientId}`,
@@ -11,6 +11,8 @@ export const kvKeys = {
 
 export const stateObjectNames = {
   grant: (grantId: string) => `grant:${grantId}`,
+  /** Grantex mode: upstream grant id (the grant token's `grnt`) → our grant and its client. */
+  upstreamGrant: (upstreamGrantId: string) => `upstream-grant:${upstreamGrantId}`,
   rateLimit: (endpoint: string, key: string) => `ratelimit:${endpoint}:${key}`,
   signingKeys: () => 'signing-keys',
 };

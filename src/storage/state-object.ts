@@ -3,11 +3,12 @@ import type { GrantRecord, RefreshTokenRow } from '../grants/grant-record.js';
 import { decideCodeRedemption, type CodeRedemptionInput, type Decision } from '../grants/authorization-code.js';
 import { decideRefresh, type RefreshInput } from '../grants/refresh-token.js';
 import { decideRateLimit, type RateLimitDecision } from '../rate-limit/limits.js';
+import { timingSafeEqual } from '../crypto.js';
 import { generateSigningKey, type SigningAlgorithm, type StoredSigningKey } from '../tokens/signing-keys.js';
 
 /** What a redemption or refresh hands back: the grant as it now stands, or why not. */
 export type GrantOutcome =
-  | { ok: true; grant: GrantRecord; scopes: string[] }
+  | { ok: true; grant: GrantRecord; scopes: string[]; upstreamSealed?: string | null }
   | { ok: false; error: Extract<Decision, { outcome: 'reject' }>['error']; description: string; replay: boolean; grant?: GrantRecord };
 
 export interface TokenStatus {
@@ -15,14 +16,18 @@ export interface TokenStatus {
   grant?: GrantRecord;
 }
 
-const SCHEMA: Record<'grant' | 'rateLimit' | 'signingKeys', string> = {
+const SCHEMA: Record<'grant' | 'upstreamLink' | 'rateLimit' | 'signingKeys', string> = {
   grant: `
     CREATE TABLE IF NOT EXISTS grant_record (grant_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, sub TEXT NOT NULL,
       scope TEXT NOT NULL, resource TEXT NOT NULL, redirect_uri TEXT NOT NULL, code_hash TEXT NOT NULL,
       code_challenge TEXT NOT NULL, code_expires_at INTEGER NOT NULL, code_redeemed_at INTEGER,
-      refresh_expires_at INTEGER, created_at INTEGER NOT NULL);
-    CREATE TABLE IF NOT EXISTS refresh_token (token_hash TEXT PRIMARY KEY, status TEXT NOT NULL, created_at INTEGER NOT NULL);
+      refresh_expires_at INTEGER, created_at INTEGER NOT NULL, client_state TEXT, upstream_state_hash TEXT,
+      upstream_browser_hash TEXT, upstream_sealed TEXT, upstream_grant_id TEXT);
+    CREATE TABLE IF NOT EXISTS refresh_token (token_hash TEXT PRIMARY KEY, status TEXT NOT NULL, created_at INTEGER NOT NULL,
+      upstream_sealed TEXT);
     CREATE TABLE IF NOT EXISTS revoked_jti (jti TEXT PRIMARY KEY, exp INTEGER NOT NULL);`,
+  upstreamLink: `CREATE TABLE IF NOT EXISTS upstream_link (upstream_grant_id TEXT PRIMARY KEY, grant_id TEXT NOT NULL,
+      client_id TEXT NOT NULL, expires_at INTEGER NOT NULL);`,
   rateLimit: `CREATE TABLE IF NOT EXISTS rate_limit_window (window_start INTEGER PRIMARY KEY, count INTEGER NOT NULL);`,
   signingKeys: `CREATE TABLE IF NOT EXISTS signing_key (kid TEXT PRIMARY KEY, alg TEXT NOT NULL, private_jwk TEXT NOT NULL,
       public_jwk TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL, retire_after INTEGER);`,
@@ -65,9 +70,11 @@ export class McpAuthState extends DurableObject {
     this.use('grant');
     this.sql.exec(
       `INSERT INTO grant_record (grant_id, client_id, sub, scope, resource, redirect_uri, code_hash, code_challenge,
-        code_expires_at, code_redeemed_at, refresh_expires_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,NULL,NULL,?)`,
+        code_expires_at, code_redeemed_at, refresh_expires_at, created_at, client_state, upstream_state_hash,
+        upstream_browser_hash, upstream_sealed, upstream_grant_id) VALUES (?,?,?,?,?,?,?,?,?,NULL,NULL,?,?,?,?,?,NULL)`,
       grant.grant_id, grant.client_id, grant.sub, grant.scope, grant.resource, grant.redirect_uri, grant.code_hash,
-      grant.code_challenge, grant.code_expires_at, grant.created_at,
+      grant.code_challenge, grant.code_expires_at, grant.created_at, grant.client_state, grant.upstream_state_hash,
+      grant.upstream_browser_hash, grant.upstream_sealed,
     );
     // An unredeemed code's grant is deleted when the code expires.
     await this.ctx.storage.setAlarm(grant.code_expires_at * 1000);
@@ -90,7 +97,7 @@ export class McpAuthState extends DurableObject {
     if (decision.outcome === 'reject') return { ok: false, error: decision.error, description: decision.description, replay: false };
     const refreshExpiresAt = input.refreshTokenHash ? (input.refreshExpiresAt ?? null) : null;
     this.sql.exec('UPDATE grant_record SET code_redeemed_at = ?, refresh_expires_at = ?', input.now, refreshExpiresAt);
-    if (input.refreshTokenHash) this.sql.exec(`INSERT INTO refresh_token VALUES (?, 'active', ?)`, input.refreshTokenHash, input.now);
+    if (input.refreshTokenHash) this.sql.exec(`INSERT INTO refresh_token VALUES (?, 'active', ?, NULL)`, input.refreshTokenHash, input.now);
     const redeemed = this.grant()!;
     // Keep the grant while any token of it lives: the refresh family, or the access token.
     await this.ctx.storage.setAlarm(Math.max(refreshExpiresAt ?? 0, input.accessTokenExpiresAt) * 1000);
@@ -109,9 +116,89 @@ export class McpAuthState extends DurableObject {
     }
     if (decision.outcome === 'reject') return { ok: false, error: decision.error, description: decision.description, replay: false };
     this.sql.exec(`UPDATE refresh_token SET status = 'rotated' WHERE token_hash = ?`, input.presentedHash);
-    this.sql.exec(`INSERT INTO refresh_token VALUES (?, 'active', ?)`, input.newHash, input.now);
+    this.sql.exec(`INSERT INTO refresh_token VALUES (?, 'active', ?, NULL)`, input.newHash, input.now);
     await this.ctx.storage.setAlarm(Math.max(grant!.refresh_expires_at ?? 0, input.accessTokenExpiresAt) * 1000);
-    return { ok: true, grant: grant!, scopes: 'scopes' in decision ? decision.scopes : [] };
+    return { ok: true, grant: grant!, scopes: 'scopes' in decision ? decision.scopes : [], upstreamSealed: row!.upstream_sealed };
+  }
+
+  // ---- upstream (Grantex) authorization -----------------------------------------------
+
+  /**
+   * The upstream consent came back (callback): single use, bound to the `state` we sent and to
+   * the browser that started it. Stores our code's hash and the sealed upstream code.
+   */
+  async completeUpstreamAuthorization(input: { stateHash: string; browserHash?: string; codeHash: string; sealed: string; codeExpiresAt: number; now: number }): Promise<GrantRecord | undefined> {
+    this.use('grant');
+    const grant = this.grant();
+    if (!this.upstreamCallbackMatches(grant, input)) return undefined;
+    this.sql.exec(
+      'UPDATE grant_record SET code_hash = ?, upstream_sealed = ?, code_expires_at = ?, upstream_state_hash = NULL, upstream_browser_hash = NULL',
+      input.codeHash, input.sealed, input.codeExpiresAt,
+    );
+    await this.ctx.storage.setAlarm(input.codeExpiresAt * 1000);
+    return this.grant();
+  }
+
+  /** The pending upstream authorization that this callback may complete (read only). */
+  async pendingUpstreamAuthorization(input: { stateHash: string; browserHash?: string; now: number }): Promise<GrantRecord | undefined> {
+    this.use('grant');
+    const grant = this.grant();
+    return this.upstreamCallbackMatches(grant, input) ? grant : undefined;
+  }
+
+  /** The user denied upstream (or it failed): the pending grant is dropped; returns where to answer. */
+  async cancelUpstreamAuthorization(input: { stateHash: string; browserHash?: string; now: number }): Promise<GrantRecord | undefined> {
+    this.use('grant');
+    const grant = this.grant();
+    if (!this.upstreamCallbackMatches(grant, input)) return undefined;
+    await this.destroy();
+    return grant;
+  }
+
+  private upstreamCallbackMatches(grant: GrantRecord | undefined, input: { stateHash: string; browserHash?: string; now: number }): grant is GrantRecord {
+    if (!grant?.upstream_state_hash || !timingSafeEqual(grant.upstream_state_hash, input.stateHash)) return false;
+    if (grant.upstream_browser_hash && !(input.browserHash && timingSafeEqual(grant.upstream_browser_hash, input.browserHash))) return false;
+    return input.now < grant.code_expires_at;
+  }
+
+  /** The upstream exchange failed transiently: the code may be redeemed again. */
+  async releaseAuthorizationCode(): Promise<void> {
+    this.use('grant');
+    this.sql.exec('UPDATE grant_record SET code_redeemed_at = NULL, refresh_expires_at = NULL');
+    this.sql.exec('DELETE FROM refresh_token');
+  }
+
+  /** Records the upstream grant id and the sealed upstream refresh token of a refresh token of ours. */
+  async attachUpstreamTokens(input: { upstreamGrantId: string; refreshTokenHash?: string; sealedRefresh?: string }): Promise<void> {
+    this.use('grant');
+    this.sql.exec('UPDATE grant_record SET upstream_grant_id = ?, upstream_sealed = NULL', input.upstreamGrantId);
+    if (input.refreshTokenHash)
+      this.sql.exec('UPDATE refresh_token SET upstream_sealed = ? WHERE token_hash = ?', input.sealedRefresh ?? null, input.refreshTokenHash);
+  }
+
+  /** The upstream refresh failed transiently: undo our rotation so the client can retry. */
+  async rollbackRefreshRotation(input: { presentedHash: string; newHash: string }): Promise<void> {
+    this.use('grant');
+    this.sql.exec('DELETE FROM refresh_token WHERE token_hash = ?', input.newHash);
+    this.sql.exec(`UPDATE refresh_token SET status = 'active' WHERE token_hash = ?`, input.presentedHash);
+  }
+
+  // ---- upstream grant index: Grantex grant id → our grant -----------------------------
+
+  async linkUpstreamGrant(link: { upstreamGrantId: string; grantId: string; clientId: string; expiresAt: number }): Promise<void> {
+    this.use('upstreamLink');
+    this.sql.exec('INSERT OR REPLACE INTO upstream_link VALUES (?,?,?,?)', link.upstreamGrantId, link.grantId, link.clientId, link.expiresAt);
+    await this.ctx.storage.setAlarm(link.expiresAt * 1000);
+  }
+
+  async upstreamLink(): Promise<{ grantId: string; clientId: string } | undefined> {
+    this.use('upstreamLink');
+    const row = this.sql.exec<{ grant_id: string; client_id: string }>('SELECT grant_id, client_id FROM upstream_link LIMIT 1').toArray()[0];
+    return row ? { grantId: row.grant_id, clientId: row.client_id } : undefined;
+  }
+
+  async unlinkUpstreamGrant(): Promise<void> {
+    await this.destroy();
   }
 
   /** RFC 7662: is the access token `jti` of this grant still active? */

@@ -2,11 +2,11 @@ import { OAuthError } from '../errors.js';
 import { sha256 } from '../crypto.js';
 import type { Services } from '../services.js';
 import { grantIdOf } from '../storage/keys.js';
-import { readOwnAccessToken, type AccessTokenClaims } from './access-token.js';
+import type { AccessTokenView } from './access-token-view.js';
 import type { GrantRecord } from '../grants/grant-record.js';
 
 export type TokenLookup =
-  | { kind: 'access_token'; claims: AccessTokenClaims; grant: GrantRecord }
+  | { kind: 'access_token'; view: AccessTokenView; grant: GrantRecord }
   | { kind: 'refresh_token'; grant: GrantRecord; tokenHash: string }
   | undefined;
 
@@ -15,14 +15,13 @@ export type TokenLookup =
  * RFC 7009 §2.1): a wrong hint never makes a token unfindable.
  */
 export async function lookupToken(services: Services, token: string, hint: string | null): Promise<TokenLookup> {
-  const { options } = services;
   const now = services.now();
   const asAccess = async (): Promise<TokenLookup> => {
     if (token.split('.').length !== 3) return undefined;
-    const claims = await readOwnAccessToken(token, await services.keys(), options.issuer, options.resources, now);
-    if (!claims) return undefined;
-    const status = await services.grant(claims.grnt).accessTokenStatus(claims.jti);
-    return status.active && status.grant ? { kind: 'access_token', claims, grant: status.grant } : undefined;
+    const view = await services.readAccessToken(token);
+    if (!view) return undefined;
+    const status = await services.grant(view.grantId).accessTokenStatus(view.jti);
+    return status.active && status.grant ? { kind: 'access_token', view, grant: status.grant } : undefined;
   };
   const asRefresh = async (): Promise<TokenLookup> => {
     const grantId = grantIdOf(token);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OAuthError } from '../../src/errors';
 import { decideCodeRedemption, type CodeRedemptionInput } from '../../src/grants/authorization-code';
-import type { GrantRecord, RefreshTokenRow } from '../../src/grants/grant-record';
+import { NO_UPSTREAM, type GrantRecord, type RefreshTokenRow } from '../../src/grants/grant-record';
 import { decideRefresh, type RefreshInput } from '../../src/grants/refresh-token';
 import { checkCodeChallenge, checkCodeVerifier, s256 } from '../../src/protocol/pkce';
 import { checkRedirectUriSyntax, isLoopbackHost, matchRedirectUri } from '../../src/protocol/redirect-uri';
@@ -340,6 +340,7 @@ function grant(overrides: Partial<GrantRecord> = {}): GrantRecord {
     code_redeemed_at: null,
     refresh_expires_at: null,
     created_at: NOW,
+    ...NO_UPSTREAM,
     ...overrides,
   };
 }
@@ -382,7 +383,7 @@ describe('decideCodeRedemption (AS-5, AS-8, AS-12, AS-13; OAuth 2.1 §4.1.3)', (
 
 describe('decideRefresh (AS-8, AS-14; OAuth 2.1 §4.3.1, RFC 9700 §4.14.2)', () => {
   const redeemed = (overrides: Partial<GrantRecord> = {}) => grant({ code_redeemed_at: NOW, refresh_expires_at: NOW + 3600, ...overrides });
-  const active: RefreshTokenRow = { token_hash: 'h1', status: 'active', created_at: NOW };
+  const active: RefreshTokenRow = { token_hash: 'h1', status: 'active', created_at: NOW, upstream_sealed: null };
   const rotated: RefreshTokenRow = { ...active, status: 'rotated' };
   const input = (overrides: Partial<RefreshInput> = {}): RefreshInput => ({ clientId: 'client-1', requestedScopes: [], now: NOW + 60, ...overrides });
 

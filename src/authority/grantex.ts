@@ -1,0 +1,127 @@
+import { decodeJwt } from 'jose';
+import { OAuthError } from '../errors.js';
+import { createGrantexClient, GrantexError, type GrantexApi, type GrantexTokenResponse } from './grantex-client.js';
+import { createTokenVerifier, TokenVerificationError, type McpGrant, type TokenVerifier } from '../verify/index.js';
+import { isLoopbackHost } from '../protocol/redirect-uri.js';
+
+export interface GrantexAuthorityOptions {
+  /** A client with the `@grantex/sdk` method shapes; or give `baseUrl` + `apiKey`. */
+  client?: GrantexApi;
+  /** e.g. `https://api.grantex.dev`. */
+  baseUrl?: string;
+  /** A secret (16–512 characters). */
+  apiKey?: string;
+  /** The Grantex agent that MCP clients act as. */
+  agentId: string;
+  /** Default `did:grantex:<agentId>`. */
+  agentDid?: string;
+  /** `iss` of Grantex grant tokens. Default `https://grantex.dev`. */
+  tokenIssuer?: string;
+  /** Default `<baseUrl>/.well-known/jwks.json`. */
+  jwksUri?: string;
+  /** Grant lifetime asked of Grantex (`expiresIn`), e.g. `"8h"`. Default `"24h"`. */
+  grantLifetime?: string;
+  /**
+   * How introspection checks a grant token: `jwks` (default) verifies locally against Grantex's
+   * keys and this server's grant records; `online` also asks `POST /v1/grants/verify`.
+   */
+  introspection?: 'jwks' | 'online';
+  /** Also send issuance and revocation events to `POST /v1/audit/log`. */
+  forwardAuditEvents?: boolean;
+  /** For Grantex calls and its JWKS (e.g. a service binding's fetch). */
+  fetch?: typeof fetch;
+}
+
+/** The resolved Grantex grant authority (built by `grantex(...)`, used by createMcpAuth). */
+export interface GrantexAuthority {
+  readonly kind: 'grantex';
+  readonly api: GrantexApi;
+  readonly agentId: string;
+  readonly agentDid: string;
+  readonly tokenIssuer: string;
+  readonly grantLifetime: string;
+  readonly introspection: 'jwks' | 'online';
+  readonly forwardAuditEvents: boolean;
+  /** A verifier of grant tokens for these resources (profile `grantex`, RS256 only). */
+  verifier(resources: readonly string[]): TokenVerifier;
+}
+
+/**
+ * Grantex as the grant authority: consent, grants, token signing and revocation happen at a
+ * Grantex service reached with `fetch` (docs/architecture.md#grantex).
+ */
+export function grantex(options: GrantexAuthorityOptions): GrantexAuthority {
+  if (!options.agentId) throw new TypeError('mcp-auth-edge: grantex({ agentId }) is required');
+  let api = options.client;
+  if (!api) {
+    if (!options.baseUrl || !options.apiKey) throw new TypeError('mcp-auth-edge: grantex() needs `client`, or `baseUrl` and `apiKey`');
+    api = createGrantexClient({ baseUrl: options.baseUrl, apiKey: options.apiKey, fetch: options.fetch });
+  }
+  const jwksUri = options.jwksUri ?? (options.baseUrl ? `${options.baseUrl.replace(/\/+$/, '')}/.well-known/jwks.json` : undefined);
+  if (!jwksUri) throw new TypeError('mcp-auth-edge: grantex() needs `jwksUri` when only `client` is given');
+  const tokenIssuer = options.tokenIssuer ?? 'https://grantex.dev';
+  return {
+    kind: 'grantex',
+    api,
+    agentId: options.agentId,
+    agentDid: options.agentDid ?? `did:grantex:${options.agentId}`,
+    tokenIssuer,
+    grantLifetime: options.grantLifetime ?? '24h',
+    introspection: options.introspection ?? 'jwks',
+    forwardAuditEvents: options.forwardAuditEvents ?? false,
+    verifier: (resources) =>
+      createTokenVerifier({ issuer: tokenIssuer, audience: [...resources], profile: 'grantex', algorithms: ['RS256'], jwksUri, fetch: options.fetch }),
+  };
+}
+
+/**
+ * Maps a failed Grantex call to what the OAuth client sees: never the upstream message.
+ * Retryable failures are `temporarily_unavailable` (503), the rest `fallback`.
+ */
+export function upstreamError(err: unknown, fallback: OAuthError): OAuthError {
+  if (err instanceof GrantexError) {
+    console.error(`mcp-auth-edge: ${err.message}`, err.requestId ?? '', err.upstreamMessage ?? '');
+    if (err.retryable) return new OAuthError('temporarily_unavailable', 'The grant authority is unavailable; retry later.', { status: 503, headers: { 'Retry-After': String(Math.ceil((err.retryAfterMs ?? 5000) / 1000)) } });
+    return fallback;
+  }
+  throw err;
+}
+
+/** The consent URL Grantex returned must be a web page, never a script or a data URL. */
+export function checkConsentUrl(value: string): string {
+  const url = new URL(value);
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))) return url.href;
+  throw new GrantexError({ status: 0, code: 'BAD_RESPONSE', operation: 'authorize', retryable: false });
+}
+
+/** Seconds until an ISO date (Grantex `expiresAt`), at least 1. */
+export function secondsUntil(iso: string, now: number): number {
+  return Math.max(1, Math.floor(Date.parse(iso) / 1000) - now);
+}
+
+/** The `jti` and `exp` of a grant token, for hooks and links (it was just issued by Grantex). */
+export function grantTokenFacts(response: GrantexTokenResponse): { jti: string; exp: number } {
+  const claims = decodeJwt(response.grantToken);
+  return { jti: String(claims.jti ?? ''), exp: Number(claims.exp ?? 0) };
+}
+
+/** Verifies a Grantex grant token for introspection; undefined when it is not a valid one. */
+export async function readGrantToken(authority: GrantexAuthority, verify: TokenVerifier, token: string): Promise<McpGrant | undefined> {
+  let grant: McpGrant;
+  try {
+    grant = await verify(token);
+  } catch (err) {
+    if (err instanceof TokenVerificationError) {
+      if (err.unavailable) throw new OAuthError('temporarily_unavailable', 'The grant authority is unavailable; retry later.', { status: 503 });
+      return undefined;
+    }
+    throw err;
+  }
+  if (authority.introspection === 'online') {
+    const online = await authority.api.grants.verify(token).catch((err) => {
+      throw upstreamError(err, new OAuthError('temporarily_unavailable', 'The grant authority is unavailable; retry later.', { status: 503 }));
+    });
+    if (!online.active) return undefined;
+  }
+  return grant;
+}

@@ -1,0 +1,139 @@
+import { getCookie, setCookie } from 'hono/cookie';
+import type { AppContext } from './http.js';
+import { OAuthError } from '../errors.js';
+import { randomToken, seal, sha256, unseal } from '../crypto.js';
+import { s256 } from '../protocol/pkce.js';
+import { authorizationResponseUrl, type AuthorizationRequest } from '../protocol/authorization-request.js';
+import type { Principal } from '../principal/types.js';
+import { grantIdOf } from '../storage/keys.js';
+import { checkConsentUrl, upstreamError, type GrantexAuthority } from '../authority/grantex.js';
+import { GrantexError } from '../authority/grantex-client.js';
+
+/** How long a user has for the upstream consent. */
+const UPSTREAM_CONSENT_SECONDS = 600;
+
+/** Where Grantex sends the user back (registered as the Grantex `redirectUri`). */
+export function upstreamCallbackPath(basePath: string): string {
+  return `${basePath}/grantex/callback`;
+}
+
+export function upstreamCallbackUrl(options: { issuer: string }): string {
+  return `${options.issuer}/grantex/callback`;
+}
+
+function browserCookie(c: AppContext): string {
+  return c.var.services.options.insecureLoopback ? 'mcp-auth-upstream' : '__Host-mcp-auth-upstream';
+}
+
+/**
+ * Grantex mode, once the request is valid and the user known: `POST /v1/authorize` with our
+ * callback as redirect, the resource as audience and PKCE of our own; remember the request; send
+ * the user to Grantex's consent page (sandbox or policy: a code at once, no detour).
+ */
+export async function startUpstreamAuthorization(c: AppContext, authority: GrantexAuthority, request: AuthorizationRequest, principal: Principal): Promise<Response> {
+  const services = c.var.services;
+  const { options } = services;
+  const grantId = randomToken(16);
+  const state = `${grantId}.${randomToken(32)}`;
+  const verifier = randomToken(32);
+  const browser = randomToken(32);
+  const answerClient = (error: string, description: string) =>
+    c.redirect(authorizationResponseUrl(request.redirectUri, options.issuer, { error, error_description: description, state: request.state }), 303);
+
+  let started;
+  try {
+    started = await authority.api.authorize({
+      agentId: authority.agentId,
+      principalId: principal.id,
+      scopes: request.scopes,
+      audience: request.resource,
+      expiresIn: authority.grantLifetime,
+      redirectUri: upstreamCallbackUrl(options),
+      codeChallenge: await s256(verifier),
+      codeChallengeMethod: 'S256',
+      state,
+    });
+    if (!started.code) checkConsentUrl(started.consentUrl);
+  } catch (err) {
+    if (err instanceof GrantexError && err.status === 403) return answerClient('access_denied', 'The grant authority refused the request.');
+    const mapped = upstreamError(err, new OAuthError('server_error', 'The grant authority could not start the authorization.'));
+    return answerClient(mapped.code === 'temporarily_unavailable' ? 'temporarily_unavailable' : 'server_error', mapped.description ?? mapped.code);
+  }
+
+  const now = services.now();
+  await services.grant(grantId).createGrant({
+    grant_id: grantId,
+    client_id: request.clientId,
+    sub: principal.id,
+    scope: request.scopes.join(' '),
+    resource: request.resource,
+    redirect_uri: request.redirectUri,
+    code_hash: '', // no code of ours until the upstream consent comes back
+    code_challenge: request.codeChallenge,
+    code_expires_at: now + UPSTREAM_CONSENT_SECONDS,
+    code_redeemed_at: null,
+    refresh_expires_at: null,
+    created_at: now,
+    client_state: request.state ?? null,
+    upstream_state_hash: await sha256(state),
+    upstream_browser_hash: started.code ? null : await sha256(browser),
+    upstream_sealed: await seal(verifier, state),
+    upstream_grant_id: null,
+  });
+  if (started.code) return completeUpstream(c, { state, upstreamCode: started.code });
+
+  setCookie(c, browserCookie(c), browser, { path: '/', httpOnly: true, secure: !options.insecureLoopback, sameSite: 'Lax', maxAge: UPSTREAM_CONSENT_SECONDS });
+  return c.redirect(started.consentUrl, 303);
+}
+
+/**
+ * GET /grantex/callback: Grantex sends the user back with `code` and our `state`. The state is
+ * single-use and bound to the browser that left; then the MCP client gets a code of ours.
+ */
+export async function upstreamCallback(c: AppContext, pageError: (message: string) => Response | Promise<Response>): Promise<Response> {
+  const params = new URL(c.req.url).searchParams;
+  const state = params.get('state') ?? '';
+  if (!grantIdOf(state)) return pageError('This sign-in link is not valid. Start again from the application.');
+  const browser = getCookie(c, browserCookie(c));
+  setCookie(c, browserCookie(c), '', { path: '/', httpOnly: true, secure: !c.var.services.options.insecureLoopback, sameSite: 'Lax', maxAge: 0 });
+  const code = params.get('code');
+  if (!code) {
+    const services = c.var.services;
+    const cancelled = await services.grant(grantIdOf(state)!).cancelUpstreamAuthorization({
+      stateHash: await sha256(state),
+      browserHash: browser ? await sha256(browser) : undefined,
+      now: services.now(),
+    });
+    if (!cancelled) return pageError('This sign-in link was already used or has expired. Start again from the application.');
+    return c.redirect(
+      authorizationResponseUrl(cancelled.redirect_uri, services.options.issuer, { error: 'access_denied', error_description: 'The user denied the request.', state: cancelled.client_state ?? undefined }),
+      303,
+    );
+  }
+  return completeUpstream(c, { state, upstreamCode: code, browser }, pageError);
+}
+
+async function completeUpstream(
+  c: AppContext,
+  input: { state: string; upstreamCode: string; browser?: string },
+  pageError: (message: string) => Response | Promise<Response> = () => new OAuthError('invalid_request', 'The authorization could not be completed.').toResponse(),
+): Promise<Response> {
+  const services = c.var.services;
+  const grantId = grantIdOf(input.state)!;
+  const stub = services.grant(grantId);
+  const now = services.now();
+  const match = { stateHash: await sha256(input.state), browserHash: input.browser ? await sha256(input.browser) : undefined, now };
+  const pending = await stub.pendingUpstreamAuthorization(match);
+  const verifier = pending?.upstream_sealed ? await unseal(pending.upstream_sealed, input.state) : undefined;
+  if (!verifier) return pageError('This sign-in link was already used, has expired, or belongs to another browser. Start again from the application.');
+
+  const code = `${grantId}.${randomToken(32)}`;
+  const grant = await stub.completeUpstreamAuthorization({
+    ...match,
+    codeHash: await sha256(code),
+    sealed: await seal(JSON.stringify({ code: input.upstreamCode, verifier }), code),
+    codeExpiresAt: now + services.options.codeExpirationSeconds,
+  });
+  if (!grant) return pageError('This sign-in link was already used. Start again from the application.');
+  return c.redirect(authorizationResponseUrl(grant.redirect_uri, services.options.issuer, { code, state: grant.client_state ?? undefined }), 303);
+}

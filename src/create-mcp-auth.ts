@@ -2,7 +2,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { errorResponse, OAuthError } from './errors.js';
 import { resolveOptions, type McpAuthOptions, type ResolvedOptions } from './options.js';
 import { createServiceFactory, type LoadedKeys, type Services } from './services.js';
-import { createTokenVerifier } from './verify/index.js';
+import { createTokenVerifier, type McpGrant } from './verify/index.js';
 import { requireMcpAuth, type HonoMcpAuthOptions, type McpAuthEnv } from './middleware/hono.js';
 import { protectedResourceMetadataUrl } from './protocol/resource-metadata.js';
 import { cors, rateLimit, type AppEnv } from './routes/http.js';
@@ -117,17 +117,24 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     // Set by the middleware before each verification; every request of an isolate shares one env.
     let keys: LoadedKeys | undefined;
     let currentServices: Services | undefined;
-    const verifier = createTokenVerifier({
-      issuer: options.issuer,
-      audience: resource,
-      algorithms: [options.signingAlgorithm],
-      keys: (header, token) => keys!.verificationKey(header, token),
-      checkRevocation: protectOptions.checkRevocation
-        ? async (grant) => !grant.grantId || !(await currentServices!.grant(grant.grantId).accessTokenStatus(grant.jti)).active
-        : undefined,
-      now: options.clock,
-      clockToleranceSeconds: 0, // the issuer's own clock: no skew to allow for
-    });
+    // Grantex mode: grant tokens, verified against Grantex's JWKS; the link says which grant of ours.
+    const authority = options.authority;
+    const isRevoked = async (grant: McpGrant): Promise<boolean> => {
+      if (!grant.grantId) return true;
+      const grantId = authority ? (await currentServices!.upstreamLink(grant.grantId).upstreamLink())?.grantId : grant.grantId;
+      return !grantId || !(await currentServices!.grant(grantId).accessTokenStatus(grant.jti)).active;
+    };
+    const verifier = authority
+      ? createTokenVerifier({ ...authority.verifierOptions([resource]), checkRevocation: protectOptions.checkRevocation ? isRevoked : undefined })
+      : createTokenVerifier({
+          issuer: options.issuer,
+          audience: resource,
+          algorithms: [options.signingAlgorithm],
+          keys: (header, token) => keys!.verificationKey(header, token),
+          checkRevocation: protectOptions.checkRevocation ? isRevoked : undefined,
+          now: options.clock,
+          clockToleranceSeconds: 0, // the issuer's own clock: no skew to allow for
+        });
     const guard = requireMcpAuth({ verifier, scopes: protectOptions.scopes, scopeHierarchy: protectOptions.scopeHierarchy, resourceMetadataUrl: protectedResourceMetadataUrl(resource) });
     return async (c, next) => {
       currentServices = services(c.env as Record<string, unknown>);

@@ -1,5 +1,6 @@
 import type { AuditEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
+import type { GrantexAuthority } from './authority/grantex.js';
 
 export type EmitEvent = (event: AuditEvent) => Promise<void>;
 
@@ -7,7 +8,8 @@ export type EmitEvent = (event: AuditEvent) => Promise<void>;
  * Sends each audit event to the log and the hooks. A failing hook is logged and never breaks
  * the response that caused the event.
  */
-export function createEventSink(hooks: ResolvedOptions['hooks']): EmitEvent {
+export function createEventSink(hooks: ResolvedOptions['hooks'], authority?: GrantexAuthority): EmitEvent {
+  const forward = authority?.forwardAuditEvents ? forwardToGrantex(authority) : undefined;
   const log = hooks.log === false ? undefined : (hooks.log ?? ((e: AuditEvent) => console.log(JSON.stringify({ level: 'info', source: 'mcp-auth-edge', ...e }))));
   return async (event) => {
     const calls: (void | Promise<void>)[] = [];
@@ -22,6 +24,25 @@ export function createEventSink(hooks: ResolvedOptions['hooks']): EmitEvent {
     if (hooks.onEvent) safely('onEvent', () => hooks.onEvent!(event));
     if (event.type === 'token.issued' && hooks.onTokenIssued) safely('onTokenIssued', () => hooks.onTokenIssued!(event));
     if (event.type === 'token.revoked' && hooks.onRevocation) safely('onRevocation', () => hooks.onRevocation!(event));
+    if (forward) safely('audit forwarding', () => forward(event));
     await Promise.all(calls);
+  };
+}
+
+/** Grantex mode: issuance and revocation also go to `POST /v1/audit/log` (its hash chain). */
+function forwardToGrantex(authority: GrantexAuthority) {
+  return async (event: AuditEvent): Promise<void> => {
+    if (event.type !== 'token.issued' && event.type !== 'token.revoked') return;
+    if (!event.sub || !(event.upstreamGrantId ?? event.grantId)) return;
+    const { type, sub, upstreamGrantId, grantId, ...metadata } = event;
+    await authority.api.audit.log({
+      agentId: authority.agentId,
+      agentDid: authority.agentDid,
+      grantId: (upstreamGrantId ?? grantId)!,
+      principalId: sub,
+      action: type,
+      metadata: { ...metadata, mcpGrantId: grantId },
+      status: 'success',
+    });
   };
 }

@@ -30,7 +30,7 @@ export interface LoadedKeys extends SigningKeySet {
 const KEY_CACHE_SECONDS = 300;
 
 export function createServiceFactory(options: ResolvedOptions): (env: Record<string, unknown>) => Services {
-  const emit = createEventSink(options.hooks);
+  const emit = createEventSink(options.hooks, options.authority);
   const now = options.clock;
   let cachedKeys: { value: Promise<LoadedKeys>; until: number } | undefined;
 

@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { OAuthError } from '../errors.js';
 import { createGrantexClient, GrantexError, type GrantexApi, type GrantexTokenResponse } from './grantex-client.js';
-import { createTokenVerifier, TokenVerificationError, type McpGrant, type TokenVerifier } from '../verify/index.js';
+import { TokenVerificationError, type McpGrant, type TokenVerifier, type VerifyOptions } from '../verify/index.js';
 import { isLoopbackHost } from '../protocol/redirect-uri.js';
 
 export interface GrantexAuthorityOptions {
@@ -42,8 +42,8 @@ export interface GrantexAuthority {
   readonly grantLifetime: string;
   readonly introspection: 'jwks' | 'online';
   readonly forwardAuditEvents: boolean;
-  /** A verifier of grant tokens for these resources (profile `grantex`, RS256 only). */
-  verifier(resources: readonly string[]): TokenVerifier;
+  /** How grant tokens for these resources are verified (profile `grantex`, RS256 only). */
+  verifierOptions(resources: readonly string[]): VerifyOptions;
 }
 
 /**
@@ -69,8 +69,7 @@ export function grantex(options: GrantexAuthorityOptions): GrantexAuthority {
     grantLifetime: options.grantLifetime ?? '24h',
     introspection: options.introspection ?? 'jwks',
     forwardAuditEvents: options.forwardAuditEvents ?? false,
-    verifier: (resources) =>
-      createTokenVerifier({ issuer: tokenIssuer, audience: [...resources], profile: 'grantex', algorithms: ['RS256'], jwksUri, fetch: options.fetch }),
+    verifierOptions: (resources) => ({ issuer: tokenIssuer, audience: [...resources], profile: 'grantex', algorithms: ['RS256'], jwksUri, fetch: options.fetch }),
   };
 }
 

@@ -3,6 +3,7 @@ import type { LoadedKeys } from '../services.js';
 import type { McpAuthState } from '../storage/state-object.js';
 import { readOwnAccessToken } from './access-token.js';
 import { readGrantToken } from '../authority/grantex.js';
+import { createTokenVerifier } from '../verify/index.js';
 
 /** What introspection and revocation need to know about a valid access token. */
 export interface AccessTokenView {
@@ -36,7 +37,7 @@ export function createAccessTokenReader(
       return { jti, exp, grantId: grnt, fields: { scope, sub, aud, iss, exp, iat, jti, token_type: 'Bearer', grantex_grant_id: grnt } };
     };
   }
-  const verify = authority.verifier(options.resources);
+  const verify = createTokenVerifier(authority.verifierOptions(options.resources));
   return async (token) => {
     const grant = await readGrantToken(authority, verify, token);
     if (!grant?.grantId) return undefined;

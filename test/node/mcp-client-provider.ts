@@ -18,7 +18,7 @@ export class HeadlessOAuthProvider implements OAuthClientProvider {
 
   constructor(
     readonly redirectUrl: string,
-    private readonly options: { username?: string; scope?: string; clientName?: string } = {},
+    private readonly options: { username?: string; scope?: string; clientName?: string; upstreamConsent?: (consentUrl: URL) => Promise<URL> } = {},
   ) {}
 
   get clientMetadata(): OAuthClientMetadata {
@@ -53,7 +53,7 @@ export class HeadlessOAuthProvider implements OAuthClientProvider {
   async redirectToAuthorization(url: URL) {
     this.authorizations += 1;
     this.lastAuthorizationUrl = url;
-    const callback = await approveHeadlessly(url.href, { username: this.options.username ?? 'sdk-user' });
+    const callback = await approveHeadlessly(url.href, { username: this.options.username ?? 'sdk-user', upstreamConsent: this.options.upstreamConsent });
     const code = callback.searchParams.get('code');
     if (!code) throw new Error(`authorization failed: ${callback.search}`);
     this.lastCode = code;

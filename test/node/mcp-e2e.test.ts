@@ -4,7 +4,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { UnauthorizedError, auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import { decodeJwt } from 'jose';
 import { HeadlessOAuthProvider } from './mcp-client-provider';
-import { startWorker, type RunningWorker } from './worker-server';
+import { startFakeGrantex, startWorker, type RunningGrantex, type RunningWorker } from './worker-server';
 
 const EXAMPLE = '.test-dist/example/index.js';
 
@@ -29,14 +29,26 @@ function text(result: unknown): string {
   return ((result as { content: { text: string }[] }).content[0]!).text;
 }
 
-describe('end to end: the official MCP SDK client against a real MCP server protected by the co-located issuer', () => {
+/** The same journey with the embedded signer and with Grantex (a fake service over HTTP) as the grant authority. */
+const modes = [
+  { mode: 'local signer', grantex: false },
+  { mode: 'Grantex', grantex: true },
+];
+
+describe.each(modes)('end to end ($mode): the official MCP SDK client against a real MCP server protected by the co-located issuer', ({ grantex }) => {
   let worker: RunningWorker;
+  let grantexService: RunningGrantex | undefined;
   let mcpUrl: URL;
   beforeAll(async () => {
-    worker = await startWorker({}, EXAMPLE);
+    grantexService = grantex ? await startFakeGrantex() : undefined;
+    worker = await startWorker(grantexService?.vars ?? {}, EXAMPLE);
     mcpUrl = new URL(`${worker.url}/mcp`);
   });
-  afterAll(() => worker?.dispose());
+  afterAll(async () => {
+    await worker?.dispose();
+    await grantexService?.dispose();
+  });
+  const upstreamConsent = (url: URL) => grantexService!.approve(url);
 
   it('PR-2: an unauthenticated MCP request gets 401 with resource_metadata and scope, and no error code', async () => {
     const res = await fetch(mcpUrl, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' });
@@ -45,17 +57,19 @@ describe('end to end: the official MCP SDK client against a real MCP server prot
   });
 
   it('connect → 401 → PRM + AS discovery → DCR → consent → token → tools/list → tools/call; then 403 step-up → re-authorize with the wider scope → success', async () => {
-    const provider = new HeadlessOAuthProvider('http://127.0.0.1:53690/callback', { username: 'e2e-user' });
+    const provider = new HeadlessOAuthProvider('http://127.0.0.1:53690/callback', { username: 'e2e-user', upstreamConsent: grantex ? upstreamConsent : undefined });
     const client = await connect(mcpUrl, provider);
     expect(provider.authorizations).toBe(1);
     expect(provider.lastAuthorizationUrl!.searchParams.get('scope')).toBe('mcp:tools:read');
     expect(provider.lastAuthorizationUrl!.searchParams.get('resource')).toBe(mcpUrl.href);
-    expect(decodeJwt(provider.saved!.access_token)).toMatchObject({ aud: mcpUrl.href, scope: 'mcp:tools:read', sub: 'e2e-user' });
+    expect(decodeJwt(provider.saved!.access_token)).toMatchObject({ aud: mcpUrl.href, sub: 'e2e-user', scp: ['mcp:tools:read'] });
 
     const tools = await client.listTools();
     expect(tools.tools.map((t) => t.name).sort()).toEqual(['create_ticket', 'whoami']);
     const me = JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} })));
-    expect(me).toMatchObject({ sub: 'e2e-user', scopes: ['mcp:tools:read'], clientId: provider.client!.client_id });
+    // clientId is the OAuth client in local mode; Grantex tokens name the agent instead (agt).
+    expect(me).toMatchObject({ sub: 'e2e-user', scopes: ['mcp:tools:read'] });
+    expect(me.clientId).toBe(grantex ? undefined : provider.client!.client_id);
 
     // PR-3: the write tool answers 403 insufficient_scope listing every scope it needs. The SDK
     // first tries a refresh (which cannot widen the scope), then the user must consent again.
@@ -82,7 +96,7 @@ describe('end to end: the official MCP SDK client against a real MCP server prot
     const wider = await connect(mcpUrl, provider);
     const ticket = text(await wider.callTool({ name: 'create_ticket', arguments: { title: 'Printer on fire' } }));
     expect(ticket).toBe('Ticket "Printer on fire" opened for e2e-user.');
-    expect(decodeJwt(provider.saved!.access_token).scope).toBe('mcp:tools:read mcp:tools:write');
+    expect(decodeJwt(provider.saved!.access_token).scp).toEqual(['mcp:tools:read', 'mcp:tools:write']);
   });
 });
 

@@ -40,3 +40,45 @@ export async function startWorker(vars: Record<string, string> = {}, scriptPath 
   await mf.ready;
   return { url, mf, dispose: () => mf.dispose() };
 }
+
+export const FAKE_GRANTEX_API_KEY = 'gx_test_fake_grantex_key_0001';
+
+export interface RunningGrantex {
+  url: string;
+  agentId: string;
+  /** Worker vars that put the authorization server in Grantex mode against this fake. */
+  vars: Record<string, string>;
+  /** The person presses Approve on Grantex's consent page; returns where Grantex sends the browser. */
+  approve(consentUrl: URL): Promise<URL>;
+  dispose(): Promise<void>;
+}
+
+/** The fake Grantex service (test/fixtures/fake-grantex), bundled by global-setup, on its own port. */
+export async function startFakeGrantex(): Promise<RunningGrantex> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: '.test-dist/fake-grantex/worker.js',
+    compatibilityDate: '2026-04-01',
+    host: '127.0.0.1',
+    port,
+    bindings: { FAKE_GRANTEX_API_KEYS: FAKE_GRANTEX_API_KEY, FAKE_GRANTEX_ISSUER: 'https://grantex.dev', FAKE_GRANTEX_CONTROL: 'on' },
+  });
+  await mf.ready;
+  const agent = (await (await fetch(`${url}/__control/agents`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"MCP example"}' })).json()) as { agentId: string };
+  return {
+    url,
+    agentId: agent.agentId,
+    vars: { GRANTEX_BASE_URL: url, GRANTEX_AGENT_ID: agent.agentId, GRANTEX_API_KEY: FAKE_GRANTEX_API_KEY },
+    async approve(consentUrl) {
+      if (consentUrl.origin !== url) throw new Error(`not a Grantex consent URL: ${consentUrl}`);
+      const page = await fetch(consentUrl);
+      if (page.status !== 200 || !(await page.text()).includes('Approve')) throw new Error(`Grantex consent page answered ${page.status}`);
+      const approved = await fetch(`${consentUrl.href}/approve`, { method: 'POST', redirect: 'manual' });
+      if (approved.status !== 303) throw new Error(`Grantex approve answered ${approved.status}`);
+      return new URL(approved.headers.get('location')!);
+    },
+    dispose: () => mf.dispose(),
+  };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMcpAuth } from '../../src/create-mcp-auth';
-import { optionsFromEnv, type WorkerEnv } from '../../src/index';
+import { grantexFromEnv, optionsFromEnv, type WorkerEnv } from '../../src/env';
 import { resolveOptions, type McpAuthOptions } from '../../src/options';
 import { developmentSignIn } from '../../src/principal/development';
 import { customPrincipal } from '../../src/principal/custom';
@@ -181,5 +181,23 @@ describe('optionsFromEnv (the stand-alone worker, wrangler vars)', () => {
     const resolved = resolveOptions(optionsFromEnv({ ...base, APP_NAME: 'Acme MCP', LOGO_URL: 'https://acme.example/logo.png' }));
     expect(resolved.consentUi.appName).toBe('Acme MCP');
     expect(resolved.consentUi.logoUrl).toBe('https://acme.example/logo.png');
+  });
+});
+
+describe('grantexFromEnv (README "Use Grantex")', () => {
+  const base = { ISSUER: 'http://localhost:8787' };
+  it('is undefined without GRANTEX_BASE_URL: the local signer is the default', () => {
+    expect(grantexFromEnv(base)).toBeUndefined();
+  });
+  it('needs GRANTEX_AGENT_ID and the GRANTEX_API_KEY secret', () => {
+    expect(() => grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev' })).toThrow(/GRANTEX_AGENT_ID and the GRANTEX_API_KEY/);
+  });
+  it('rejects an unknown GRANTEX_INTROSPECTION', () => {
+    expect(() => grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev', GRANTEX_AGENT_ID: 'ag_1', GRANTEX_API_KEY: 'k'.repeat(32), GRANTEX_INTROSPECTION: 'maybe' })).toThrow(/jwks" or "online/);
+  });
+  it('builds the Grantex authority with its defaults', () => {
+    const authority = grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev', GRANTEX_AGENT_ID: 'ag_1', GRANTEX_API_KEY: 'k'.repeat(32), GRANTEX_AUDIT: 'on' })!;
+    expect(authority).toMatchObject({ kind: 'grantex', agentId: 'ag_1', agentDid: 'did:grantex:ag_1', tokenIssuer: 'https://grantex.dev', grantLifetime: '24h', introspection: 'jwks', forwardAuditEvents: true });
+    expect(authority.verifierOptions(['https://mcp.example.com/mcp'])).toMatchObject({ profile: 'grantex', algorithms: ['RS256'], jwksUri: 'https://api.grantex.dev/.well-known/jwks.json' });
   });
 });

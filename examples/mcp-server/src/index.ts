@@ -4,13 +4,11 @@ import { Hono, type Context } from 'hono';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { z } from 'zod';
-import { createMcpAuth, McpAuthState } from 'mcp-auth-edge';
+import { createMcpAuth, grantexFromEnv, McpAuthState, type WorkerEnv } from 'mcp-auth-edge';
 import type { McpAuthEnv, McpGrant } from 'mcp-auth-edge/hono';
 
-interface Env {
-  ISSUER: string;
-  ACCESS_TOKEN_TTL_SECONDS?: string;
-}
+/** ISSUER, ACCESS_TOKEN_TTL_SECONDS and, to use Grantex as the grant authority, the GRANTEX_* variables. */
+type Env = WorkerEnv;
 
 /** The scope each tool needs; `/mcp` itself needs read. */
 const TOOL_SCOPES: Record<string, string[]> = {
@@ -58,6 +56,7 @@ function build(env: Env) {
       offline_access: 'Stay connected when you are away',
     },
     consentUi: { appName: 'Example MCP server' },
+    authority: grantexFromEnv(env), // undefined → the embedded signer
   });
   const host = new Hono<McpAuthEnv & { Bindings: Env }>();
   host.route('/', auth.app); // authorization server + RFC 9728 metadata for /mcp

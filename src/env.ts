@@ -1,0 +1,111 @@
+// The stand-alone worker's configuration: wrangler `[vars]` and secrets → options.
+import type { McpAuthOptions } from './options.js';
+import type { RateLimitOptions } from './rate-limit/limits.js';
+import type { ClientRecord } from './storage/client-store.js';
+import { cloudflareAccess } from './principal/cloudflare-access.js';
+import { developmentSignIn } from './principal/development.js';
+import { grantex, type GrantexAuthority } from './authority/grantex.js';
+
+/** wrangler `[vars]` and secrets read by the stand-alone worker (README "Configuration"). */
+export interface WorkerEnv {
+  ISSUER: string;
+  RESOURCE?: string;
+  SCOPES?: string;
+  DEFAULT_SCOPES?: string;
+  ACCESS_TOKEN_TTL_SECONDS?: string;
+  REFRESH_TOKEN_TTL_SECONDS?: string;
+  CODE_TTL_SECONDS?: string;
+  SIGNING_ALGORITHM?: string;
+  /** Secret: a private JWK (scripts/generate-signing-key.mjs). */
+  SIGNING_PRIVATE_JWK?: string;
+  REGISTRATION?: string;
+  ALLOWED_REDIRECT_URIS?: string;
+  INTROSPECTION_CLIENTS?: string;
+  /** Pre-registered clients: a JSON array of records from scripts/register-client.mjs. */
+  CLIENTS?: string;
+  /** "off", or JSON like {"token":{"limit":20,"windowSeconds":60}}. */
+  RATE_LIMITS?: string;
+  APP_NAME?: string;
+  LOGO_URL?: string;
+  PRIVACY_POLICY_URL?: string;
+  TERMS_OF_SERVICE_URL?: string;
+  /** Cloudflare Access: team domain and application AUD tag. */
+  CF_ACCESS_TEAM_DOMAIN?: string;
+  CF_ACCESS_AUD?: string;
+  /** "force" allows the development sign-in on a public issuer (never in production). */
+  DEVELOPMENT_SIGN_IN?: string;
+  /** Grantex as the grant authority (README "Use Grantex"); the API key is a secret. */
+  GRANTEX_BASE_URL?: string;
+  GRANTEX_AGENT_ID?: string;
+  GRANTEX_API_KEY?: string;
+  GRANTEX_TOKEN_ISSUER?: string;
+  GRANTEX_GRANT_LIFETIME?: string;
+  /** "jwks" (default) or "online". */
+  GRANTEX_INTROSPECTION?: string;
+  /** "on" forwards issuance and revocation events to Grantex's audit log. */
+  GRANTEX_AUDIT?: string;
+}
+
+/** The Grantex authority from GRANTEX_* variables, or undefined for the local signer. */
+export function grantexFromEnv(env: WorkerEnv): GrantexAuthority | undefined {
+  if (!env.GRANTEX_BASE_URL) return undefined;
+  if (!env.GRANTEX_AGENT_ID || !env.GRANTEX_API_KEY)
+    throw new TypeError('mcp-auth-edge: GRANTEX_BASE_URL needs GRANTEX_AGENT_ID and the GRANTEX_API_KEY secret');
+  if (env.GRANTEX_INTROSPECTION && env.GRANTEX_INTROSPECTION !== 'jwks' && env.GRANTEX_INTROSPECTION !== 'online')
+    throw new TypeError('mcp-auth-edge: GRANTEX_INTROSPECTION must be "jwks" or "online"');
+  return grantex({
+    baseUrl: env.GRANTEX_BASE_URL,
+    apiKey: env.GRANTEX_API_KEY,
+    agentId: env.GRANTEX_AGENT_ID,
+    tokenIssuer: env.GRANTEX_TOKEN_ISSUER,
+    grantLifetime: env.GRANTEX_GRANT_LIFETIME,
+    introspection: env.GRANTEX_INTROSPECTION as 'jwks' | 'online' | undefined,
+    forwardAuditEvents: env.GRANTEX_AUDIT === 'on',
+  });
+}
+
+const list = (value: string | undefined) => value?.split(/[\s,]+/).filter(Boolean);
+const seconds = (value: string | undefined) => (value ? Number(value) : undefined);
+
+/** Builds the options from the worker's environment, with the same validation as the library. */
+export function optionsFromEnv(env: WorkerEnv): McpAuthOptions {
+  if (!env.ISSUER) throw new TypeError('mcp-auth-edge: set the ISSUER variable (e.g. https://auth.example.com)');
+  const json = <T>(name: keyof WorkerEnv, value: string): T => {
+    try {
+      return JSON.parse(value) as T;
+    } catch {
+      throw new TypeError(`mcp-auth-edge: ${name} is not valid JSON`);
+    }
+  };
+  let rateLimits: RateLimitOptions | undefined;
+  if (env.RATE_LIMITS === 'off') rateLimits = { enabled: false };
+  else if (env.RATE_LIMITS) rateLimits = json<RateLimitOptions>('RATE_LIMITS', env.RATE_LIMITS);
+  const principal = env.CF_ACCESS_TEAM_DOMAIN
+    ? cloudflareAccess({ teamDomain: env.CF_ACCESS_TEAM_DOMAIN, audience: env.CF_ACCESS_AUD ?? '' })
+    : env.DEVELOPMENT_SIGN_IN === 'force'
+      ? developmentSignIn({ force: true })
+      : undefined;
+  return {
+    issuer: env.ISSUER,
+    resources: list(env.RESOURCE) ?? [`${env.ISSUER}/mcp`],
+    scopes: list(env.SCOPES) ?? ['mcp'],
+    defaultScopes: list(env.DEFAULT_SCOPES),
+    accessTokenTtlSeconds: seconds(env.ACCESS_TOKEN_TTL_SECONDS),
+    refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL_SECONDS),
+    codeExpirationSeconds: seconds(env.CODE_TTL_SECONDS),
+    signing: { algorithm: env.SIGNING_ALGORITHM as 'ES256' | undefined, privateJwk: env.SIGNING_PRIVATE_JWK },
+    registration: { enabled: env.REGISTRATION !== 'off' },
+    allowedRedirectUris: list(env.ALLOWED_REDIRECT_URIS),
+    introspectionClients: list(env.INTROSPECTION_CLIENTS),
+    clients: env.CLIENTS ? json<ClientRecord[]>('CLIENTS', env.CLIENTS) : undefined,
+    rateLimits,
+    principal,
+    authority: grantexFromEnv(env),
+    consentUi: {
+      appName: env.APP_NAME,
+      logoUrl: env.LOGO_URL,
+      privacyPolicyUrl: env.PRIVACY_POLICY_URL,
+      termsOfServiceUrl: env.TERMS_OF_SERVICE_URL,
+    },
+  };
+}

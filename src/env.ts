@@ -19,6 +19,8 @@ export interface WorkerEnv {
   /** Secret: a private JWK (scripts/generate-signing-key.mjs). */
   SIGNING_PRIVATE_JWK?: string;
   REGISTRATION?: string;
+  /** "off" turns Client ID Metadata Documents (https URL client_ids) off. */
+  CLIENT_METADATA_DOCUMENTS?: string;
   ALLOWED_REDIRECT_URIS?: string;
   INTROSPECTION_CLIENTS?: string;
   /** Pre-registered clients: a JSON array of records from scripts/register-client.mjs. */
@@ -95,6 +97,7 @@ export function optionsFromEnv(env: WorkerEnv): McpAuthOptions {
     codeExpirationSeconds: seconds(env.CODE_TTL_SECONDS),
     signing: { algorithm: env.SIGNING_ALGORITHM as 'ES256' | undefined, privateJwk: env.SIGNING_PRIVATE_JWK },
     registration: { enabled: env.REGISTRATION !== 'off' },
+    clientMetadataDocuments: { enabled: env.CLIENT_METADATA_DOCUMENTS !== 'off' },
     allowedRedirectUris: list(env.ALLOWED_REDIRECT_URIS),
     introspectionClients: list(env.INTROSPECTION_CLIENTS),
     clients: env.CLIENTS ? json<ClientRecord[]>('CLIENTS', env.CLIENTS) : undefined,

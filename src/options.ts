@@ -4,6 +4,7 @@ import type { RateLimitOptions } from './rate-limit/limits.js';
 import type { AuditEvent, RevocationEvent, TokenIssuedEvent } from './events.js';
 import type { SigningAlgorithm } from './tokens/signing-keys.js';
 import type { GrantexAuthority } from './authority/grantex.js';
+import type { ClientMetadataDocumentOptions } from './storage/client-metadata-documents.js';
 import { checkRedirectUriSyntax, isLoopbackHost } from './protocol/redirect-uri.js';
 import { OAuthError } from './errors.js';
 import { developmentSignIn } from './principal/development.js';
@@ -45,6 +46,8 @@ export interface McpAuthOptions {
   clients?: ClientRecord[];
   /** Where registered clients live. Default: Workers KV (binding `bindings.clients`). */
   clientStore?: ClientStore;
+  /** Client ID Metadata Documents: https URL client_ids fetched from the client (default on). */
+  clientMetadataDocuments?: ClientMetadataDocumentOptions;
   /** Who is the user. Default: development sign-in on loopback issuers; required otherwise. */
   principal?: PrincipalResolver;
   consentUi?: ConsentUiOptions;
@@ -82,6 +85,8 @@ export interface ResolvedOptions {
   allowedRedirectUris?: (string | RegExp)[];
   clients: ClientRecord[];
   clientStore?: ClientStore;
+  /** Undefined when Client ID Metadata Documents are turned off. */
+  clientMetadataDocuments?: ClientMetadataDocumentOptions;
   principal: PrincipalResolver;
   introspectionClients: string[];
   consentUi: Required<Pick<ConsentUiOptions, 'appName'>> & ConsentUiOptions;
@@ -194,6 +199,7 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
     allowedRedirectUris: options.allowedRedirectUris,
     clients: options.clients ?? [],
     clientStore: options.clientStore,
+    clientMetadataDocuments: options.clientMetadataDocuments?.enabled === false ? undefined : (options.clientMetadataDocuments ?? {}),
     principal,
     introspectionClients: options.introspectionClients ?? [],
     // An `appName: undefined` (e.g. an unset APP_NAME var) must not erase the default.

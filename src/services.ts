@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
 import type { ResolvedOptions } from './options.js';
 import { KvClientStore, withStaticClients, type ClientStore } from './storage/client-store.js';
+import { withClientMetadataDocuments } from './storage/client-metadata-documents.js';
 import type { McpAuthState } from './storage/state-object.js';
 import { stateObjectNames } from './storage/keys.js';
 import { keyFromSecret, toKeySet, type SigningKeySet } from './tokens/signing-keys.js';
@@ -55,7 +56,9 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
     const upstreamLink = (upstreamGrantId: string) => stub(stateObjectNames.upstreamGrant(upstreamGrantId));
     const result: Services = {
       options,
-      clients: withStaticClients(store, options.clients),
+      clients: options.clientMetadataDocuments
+        ? withClientMetadataDocuments(withStaticClients(store, options.clients), options, options.clientMetadataDocuments, now)
+        : withStaticClients(store, options.clients),
       grant: (grantId) => stub(stateObjectNames.grant(grantId)),
       upstreamLink,
       readAccessToken: createAccessTokenReader(options, keys, upstreamLink),

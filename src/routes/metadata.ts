@@ -35,6 +35,7 @@ export function authorizationServerMetadata(options: ResolvedOptions): Record<st
     revocation_endpoint_auth_methods_supported: authMethods,
     code_challenge_methods_supported: ['S256'], // MCP 2025-11: MUST be present
     authorization_response_iss_parameter_supported: true, // RFC 9207
+    ...(options.clientMetadataDocuments ? { client_id_metadata_document_supported: true } : {}), // MCP 2025-11
   };
 }
 

@@ -112,6 +112,10 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
   app.use(paths.revoke, cors(), withServices, rateLimit('revoke'));
   app.post(paths.revoke, revokeToken);
 
+  // RFC 9110 §15.5.6: a known endpoint with the wrong method is 405, not 404.
+  const postOnly = [paths.token, paths.introspect, paths.revoke, ...(options.registrationEnabled ? [paths.register] : [])];
+  for (const path of postOnly) app.all(path, () => new OAuthError('invalid_request', 'This endpoint accepts POST only.', { status: 405, headers: { Allow: 'POST' } }).toResponse());
+
   const protect = (protectOptions: ProtectOptions = {}): MiddlewareHandler<McpAuthEnv> => {
     const resource = protectOptions.resource ?? options.resources[0]!;
     // Set by the middleware before each verification; every request of an isolate shares one env.

@@ -48,17 +48,16 @@ export class OAuthError extends Error {
   }
 
   /** RFC 6749 §5.2 JSON body; `Cache-Control: no-store` on every error. */
-  toResponse(extraHeaders: Record<string, string> = {}): Response {
+  toResponse(): Response {
     const body: Record<string, string> = { error: this.code };
     if (this.description) body.error_description = this.description;
     return new Response(JSON.stringify(body), {
       status: this.status,
       headers: {
         'Content-Type': 'application/json',
-        'Cache-Control': 'no-store',
-        Pragma: 'no-cache',
-        ...extraHeaders,
         ...this.headers,
+        'Cache-Control': 'no-store', // RFC 6749 §5.2: never cached, whatever else is set
+        Pragma: 'no-cache',
       },
     });
   }

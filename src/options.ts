@@ -168,6 +168,14 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
   if (!principal.production && !loopback)
     fail('the development sign-in only runs on a localhost issuer; set `principal` (cloudflareAccess, customPrincipal) or developmentSignIn({ force: true })');
 
+  for (const [endpoint, limit] of Object.entries(options.rateLimits ?? {})) {
+    if (endpoint === 'enabled' || limit === false) continue;
+    if (!['authorize', 'token', 'introspect', 'revoke', 'register', 'other'].includes(endpoint)) fail(`rateLimits.${endpoint} is not an endpoint (authorize, token, introspect, revoke, register, other)`);
+    const { limit: count, windowSeconds } = (limit ?? {}) as { limit?: unknown; windowSeconds?: unknown };
+    if (!Number.isInteger(count) || (count as number) < 1 || !Number.isInteger(windowSeconds) || (windowSeconds as number) < 1)
+      fail(`rateLimits.${endpoint} must be false or { limit, windowSeconds } with whole numbers ≥ 1`);
+  }
+
   for (const client of options.clients ?? []) {
     if (!client.client_id) fail('each configured client needs a client_id');
     try {

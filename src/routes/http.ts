@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { OAuthError } from '../errors.js';
+import { readLimited } from '../body.js';
 import { defer, type Services } from '../services.js';
 import { effectiveLimit, rateLimitHeaders, type RateLimitedEndpoint } from '../rate-limit/limits.js';
 
@@ -10,10 +11,8 @@ export type AppContext = Context<AppEnv>;
 export const MAX_BODY_BYTES = 16 * 1024;
 
 async function readBody(c: AppContext, maxBytes: number): Promise<string> {
-  const declared = Number(c.req.header('Content-Length') ?? '0');
-  if (declared > maxBytes) throw new OAuthError('invalid_request', `The request body exceeds ${maxBytes} bytes.`);
-  const bytes = await c.req.arrayBuffer();
-  if (bytes.byteLength > maxBytes) throw new OAuthError('invalid_request', `The request body exceeds ${maxBytes} bytes.`);
+  const bytes = await readLimited(c.req.raw.body, c.req.header('Content-Length'), maxBytes);
+  if (!bytes) throw new OAuthError('invalid_request', `The request body exceeds ${maxBytes} bytes.`);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {

@@ -1,6 +1,7 @@
 import { OAuthError } from '../errors.js';
 import { validateClientMetadata } from '../protocol/client-metadata.js';
 import type { ClientRecord, ClientStore } from './client-store.js';
+import { readLimited } from '../body.js';
 
 /**
  * Client ID Metadata Documents (MCP 2025-11, draft-ietf-oauth-client-id-metadata-document): a
@@ -83,32 +84,6 @@ export function cacheSeconds(cacheControl: string | null, max: number): number {
   return maxAge ? Math.min(Number(maxAge[1]), max) : 0;
 }
 
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
-  const declared = Number(response.headers.get('Content-Length') ?? '0');
-  if (declared > maxBytes) throw new OAuthError('invalid_client', 'The client metadata document is too large.');
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw new OAuthError('invalid_client', 'The client metadata document is too large.');
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
-}
-
 /** A ClientStore that answers URL client_ids from their metadata documents and the rest from `store`. */
 export function withClientMetadataDocuments(
   store: ClientStore,
@@ -138,7 +113,9 @@ export function withClientMetadataDocuments(
     }
     let document: unknown;
     try {
-      document = JSON.parse(await readCapped(response, maxBytes));
+      const bytes = await readLimited(response.body, response.headers.get('Content-Length'), maxBytes);
+      if (!bytes) throw new OAuthError('invalid_client', 'The client metadata document is too large.');
+      document = JSON.parse(new TextDecoder().decode(bytes));
     } catch (err) {
       if (err instanceof OAuthError) throw err;
       throw new OAuthError('invalid_client', 'The client metadata document is not valid JSON.');

@@ -178,3 +178,33 @@ describe('bounded, well-formed request bodies at /token, /introspect, /revoke (A
     });
   }
 });
+
+describe('RFC 9110 §15.5.6: a POST-only endpoint answers other methods with 405', () => {
+  for (const path of ['/token', '/introspect', '/revoke', '/register']) {
+    it(`GET ${path} → 405 with Allow: POST and an RFC 6749-shaped body`, async () => {
+      const res = await call(path);
+      expect(res.status).toBe(405);
+      expect(res.headers.get('Allow')).toBe('POST');
+      expect(res.headers.get('Cache-Control')).toBe('no-store');
+      expect(((await res.json()) as { error: string }).error).toBe('invalid_request');
+    });
+  }
+});
+
+describe('bounded bodies: an oversized body without Content-Length is cut off, never buffered whole', () => {
+  it('a 1 MiB chunked body at /token → 400 invalid_request', async () => {
+    const chunk = new TextEncoder().encode('a'.repeat(64 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 16) return controller.close();
+        sent += 1;
+        controller.enqueue(chunk);
+      },
+    });
+    const res = await call('/token', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('invalid_request');
+    expect(sent).toBeLessThan(16); // the stream was cancelled early
+  });
+});

@@ -39,6 +39,11 @@ describe('resolveOptions: construction errors say what to fix', () => {
     ['an unsupported signing algorithm', { signing: { algorithm: 'HS256' as 'ES256' } }, /signing\.algorithm "HS256" is not one of ES256, EdDSA, RS256/],
     ['a signing.privateJwk without d (a public key)', { signing: { privateJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' } } }, /must be a private key \(it has no "d"\)/],
     ['a signing.privateJwk string that is not JSON', { signing: { privateJwk: '{not json' } }, /signing\.privateJwk is not valid JSON/],
+    ['a rate limit that is not a number', { rateLimits: { token: { limit: 'x' as unknown as number, windowSeconds: 60 } } }, /rateLimits\.token must be false or \{ limit, windowSeconds \}/],
+    ['a rate limit of 0', { rateLimits: { token: { limit: 0, windowSeconds: 60 } } }, /rateLimits\.token must be false/],
+    ['a rate limit for an unknown endpoint', { rateLimits: { tokens: { limit: 1, windowSeconds: 60 } } as never }, /rateLimits\.tokens is not an endpoint/],
+    ['a configured client without redirect URIs', { clients: [{ client_id: 'c', redirect_uris: [], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], application_type: 'web', client_id_issued_at: 0 }] }, /client c has no redirect_uris/],
+    ['a configured confidential client without a secret hash', { clients: [{ client_id: 'c', redirect_uris: ['https://a.example/cb'], token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code'], response_types: ['code'], application_type: 'web', client_id_issued_at: 0 }] }, /has no client_secret_hash/],
   ];
   for (const [what, overrides, message] of cases) {
     it(`rejects ${what}`, () => {

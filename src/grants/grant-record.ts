@@ -1,3 +1,5 @@
+import type { AuthorizationRequest } from '../protocol/authorization-request.js';
+
 /** One authorization grant as kept in its own Durable Object instance (docs/storage.md). */
 export interface GrantRecord {
   grant_id: string;
@@ -44,3 +46,28 @@ export const NO_UPSTREAM = {
   upstream_sealed: null,
   upstream_grant_id: null,
 } as const;
+
+/** A grant as the user approved it: the validated request, who approved, and the code's hash. */
+export function approvedGrant(
+  request: AuthorizationRequest,
+  sub: string,
+  input: { grantId: string; codeHash: string; codeExpiresAt: number; now: number },
+  upstream: Pick<GrantRecord, 'client_state' | 'upstream_state_hash' | 'upstream_browser_hash' | 'upstream_sealed'> = NO_UPSTREAM,
+): GrantRecord {
+  return {
+    grant_id: input.grantId,
+    client_id: request.clientId,
+    sub,
+    scope: request.scopes.join(' '),
+    resource: request.resource,
+    redirect_uri: request.redirectUri,
+    code_hash: input.codeHash,
+    code_challenge: request.codeChallenge,
+    code_expires_at: input.codeExpiresAt,
+    code_redeemed_at: null,
+    refresh_expires_at: null,
+    created_at: input.now,
+    ...upstream,
+    upstream_grant_id: null,
+  };
+}

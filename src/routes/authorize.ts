@@ -14,7 +14,7 @@ import {
 import { isLoopbackHost } from '../protocol/redirect-uri.js';
 import { renderConsentPage, renderErrorPage } from '../ui/consent-page.js';
 import type { ClientRecord } from '../storage/client-store.js';
-import { NO_UPSTREAM } from '../grants/grant-record.js';
+import { approvedGrant } from '../grants/grant-record.js';
 import { startUpstreamAuthorization, upstreamCallback } from './upstream.js';
 
 const CONSENT_TYP = 'mcp-consent-request+jwt';
@@ -171,21 +171,9 @@ export async function decideConsent(c: AppContext): Promise<Response> {
   const grantId = randomToken(16);
   const code = `${grantId}.${randomToken(32)}`;
   const now = services.now();
-  await services.grant(grantId).createGrant({
-    grant_id: grantId,
-    client_id: request.clientId,
-    sub: principal.id,
-    scope: request.scopes.join(' '),
-    resource: request.resource,
-    redirect_uri: request.redirectUri,
-    code_hash: await sha256(code),
-    code_challenge: request.codeChallenge,
-    code_expires_at: now + options.codeExpirationSeconds,
-    code_redeemed_at: null,
-    refresh_expires_at: null,
-    created_at: now,
-    ...NO_UPSTREAM,
-  });
+  await services.grant(grantId).createGrant(
+    approvedGrant(request, principal.id, { grantId, codeHash: await sha256(code), codeExpiresAt: now + options.codeExpirationSeconds, now }),
+  );
   return respond({ code });
 }
 

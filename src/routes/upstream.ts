@@ -8,6 +8,7 @@ import type { Principal } from '../principal/types.js';
 import { grantIdOf } from '../storage/keys.js';
 import { checkConsentUrl, upstreamError, type GrantexAuthority } from '../authority/grantex.js';
 import { GrantexError } from '../authority/grantex-client.js';
+import { approvedGrant } from '../grants/grant-record.js';
 
 /** How long a user has for the upstream consent. */
 const UPSTREAM_CONSENT_SECONDS = 600;
@@ -61,25 +62,15 @@ export async function startUpstreamAuthorization(c: AppContext, authority: Grant
   }
 
   const now = services.now();
-  await services.grant(grantId).createGrant({
-    grant_id: grantId,
-    client_id: request.clientId,
-    sub: principal.id,
-    scope: request.scopes.join(' '),
-    resource: request.resource,
-    redirect_uri: request.redirectUri,
-    code_hash: '', // no code of ours until the upstream consent comes back
-    code_challenge: request.codeChallenge,
-    code_expires_at: now + UPSTREAM_CONSENT_SECONDS,
-    code_redeemed_at: null,
-    refresh_expires_at: null,
-    created_at: now,
-    client_state: request.state ?? null,
-    upstream_state_hash: await sha256(state),
-    upstream_browser_hash: started.code ? null : await sha256(browser),
-    upstream_sealed: await seal(verifier, state),
-    upstream_grant_id: null,
-  });
+  // No code of ours until the upstream consent comes back; the pending request expires with it.
+  await services.grant(grantId).createGrant(
+    approvedGrant(request, principal.id, { grantId, codeHash: '', codeExpiresAt: now + UPSTREAM_CONSENT_SECONDS, now }, {
+      client_state: request.state ?? null,
+      upstream_state_hash: await sha256(state),
+      upstream_browser_hash: started.code ? null : await sha256(browser),
+      upstream_sealed: await seal(verifier, state),
+    }),
+  );
   if (started.code) return completeUpstream(c, { state, upstreamCode: started.code });
 
   setCookie(c, browserCookie(c), browser, { path: '/', httpOnly: true, secure: !options.insecureLoopback, sameSite: 'Lax', maxAge: UPSTREAM_CONSENT_SECONDS });

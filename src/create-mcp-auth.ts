@@ -6,6 +6,7 @@ import { createTokenVerifier, type McpGrant } from './verify/index.js';
 import { requireMcpAuth, type HonoMcpAuthOptions, type McpAuthEnv } from './middleware/hono.js';
 import { protectedResourceMetadataUrl } from './protocol/resource-metadata.js';
 import { cors, rateLimit, type AppEnv } from './routes/http.js';
+import { effectiveLimit, type RateLimitedEndpoint } from './rate-limit/limits.js';
 import { authorizationServerMetadata, protectedResourceDocuments } from './routes/metadata.js';
 import { registerClient } from './routes/register.js';
 import { decideConsent, finishUpstreamConsent, showConsent } from './routes/authorize.js';
@@ -72,11 +73,21 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     c.set('services', services(c.env));
     await next();
   };
+  /** The middleware of one endpoint: CORS (never on authorize), services, its rate limit if any. */
+  const chain = (endpoint: RateLimitedEndpoint, { withCors = true, needsServices = true } = {}): MiddlewareHandler<AppEnv>[] => {
+    const limit = effectiveLimit(endpoint, options.rateLimits);
+    return [...(withCors ? [cors()] : []), ...(needsServices || limit ? [withServices] : []), ...(limit ? [rateLimit(endpoint, limit)] : [])];
+  };
+  /** A document that never changes while the isolate lives: serialised once. */
+  const staticJson = (document: unknown, maxAge: number) => {
+    const body = JSON.stringify(document);
+    return () => new Response(body, { headers: { 'Content-Type': 'application/json', 'Cache-Control': `public, max-age=${maxAge}` } });
+  };
 
-  const metadata = authorizationServerMetadata(options);
+  const metadata = staticJson(authorizationServerMetadata(options), 3600);
   for (const path of paths.asMetadata) {
-    app.use(path, cors(), withServices, rateLimit('other'));
-    app.get(path, (c) => c.json(metadata, 200, { 'Cache-Control': 'public, max-age=3600' }));
+    app.use(path, ...chain('other', { needsServices: false }));
+    app.get(path, metadata);
   }
   // This is not an OpenID Provider: the OIDC discovery document does not exist (404, never 5xx).
   for (const path of paths.oidc) {
@@ -84,32 +95,32 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     app.get(path, () => new OAuthError('not_found', 'This server is an OAuth 2.1 authorization server, not an OpenID Provider.').toResponse());
   }
   for (const [path, document] of protectedResourceDocuments(options)) {
-    app.use(path, cors(), withServices, rateLimit('other'));
-    app.get(path, (c) => c.json(document, 200, { 'Cache-Control': 'public, max-age=3600' }));
+    app.use(path, ...chain('other', { needsServices: false }));
+    app.get(path, staticJson(document, 3600));
   }
 
-  app.use(paths.jwks, cors(), withServices, rateLimit('other'));
+  app.use(paths.jwks, ...chain('other'));
   app.get(paths.jwks, async (c) => c.json((await c.var.services.keys()).jwks, 200, { 'Cache-Control': 'public, max-age=300' }));
 
   if (options.registrationEnabled) {
-    app.use(paths.register, cors(), withServices, rateLimit('register'));
+    app.use(paths.register, ...chain('register'));
     app.post(paths.register, registerClient);
   }
 
   // RFC 9700 §2.6: no CORS on the authorization endpoint.
-  app.use(paths.authorize, withServices, rateLimit('authorize'));
+  app.use(paths.authorize, ...chain('authorize', { withCors: false }));
   app.get(paths.authorize, showConsent);
   app.post(paths.authorize, decideConsent);
   if (options.authority) {
-    app.use(paths.upstreamCallback, withServices, rateLimit('authorize'));
+    app.use(paths.upstreamCallback, ...chain('authorize', { withCors: false }));
     app.get(paths.upstreamCallback, finishUpstreamConsent);
   }
 
-  app.use(paths.token, cors(), withServices, rateLimit('token'));
+  app.use(paths.token, ...chain('token'));
   app.post(paths.token, issueToken);
-  app.use(paths.introspect, cors(), withServices, rateLimit('introspect'));
+  app.use(paths.introspect, ...chain('introspect'));
   app.post(paths.introspect, introspectToken);
-  app.use(paths.revoke, cors(), withServices, rateLimit('revoke'));
+  app.use(paths.revoke, ...chain('revoke'));
   app.post(paths.revoke, revokeToken);
 
   // RFC 9110 §15.5.6: a known endpoint with the wrong method is 405, not 404.

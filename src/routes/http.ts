@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { OAuthError } from '../errors.js';
 import { readLimited } from '../body.js';
 import { defer, type Services } from '../services.js';
-import { effectiveLimit, rateLimitHeaders, type RateLimitedEndpoint } from '../rate-limit/limits.js';
+import { rateLimitHeaders, type RateLimit, type RateLimitedEndpoint } from '../rate-limit/limits.js';
 
 export type AppEnv = { Bindings: Record<string, unknown>; Variables: { services: Services } };
 export type AppContext = Context<AppEnv>;
@@ -92,11 +92,9 @@ export function clientAddress(c: AppContext): string {
 }
 
 /** Counts the request in the endpoint's bucket (a Durable Object per endpoint and address). */
-export function rateLimit(endpoint: RateLimitedEndpoint): MiddlewareHandler<AppEnv> {
+export function rateLimit(endpoint: RateLimitedEndpoint, limit: RateLimit): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const services = c.var.services;
-    const limit = effectiveLimit(endpoint, services.options.rateLimits);
-    if (!limit) return next();
     const key = clientAddress(c);
     const decision = await services.rateLimitBucket(endpoint, key).hitRateLimit({ ...limit, now: services.now() });
     const headers = rateLimitHeaders(endpoint, decision);

@@ -5,7 +5,7 @@ import { createServiceFactory, type LoadedKeys, type Services } from './services
 import { createTokenVerifier, type McpGrant } from './verify/index.js';
 import { requireMcpAuth, type HonoMcpAuthOptions, type McpAuthEnv } from './middleware/hono.js';
 import { protectedResourceMetadataUrl } from './protocol/resource-metadata.js';
-import { cors, rateLimit, type AppEnv } from './routes/http.js';
+import { cors, corsPreflight, CORS_RESPONSE_HEADERS, rateLimit, type AppEnv } from './routes/http.js';
 import { effectiveLimit, type RateLimitedEndpoint } from './rate-limit/limits.js';
 import { authorizationServerMetadata, protectedResourceDocuments } from './routes/metadata.js';
 import { registerClient } from './routes/register.js';
@@ -78,26 +78,24 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     const limit = effectiveLimit(endpoint, options.rateLimits);
     return [...(withCors ? [cors()] : []), ...(needsServices || limit ? [withServices] : []), ...(limit ? [rateLimit(endpoint, limit)] : [])];
   };
-  /** A document that never changes while the isolate lives: serialised once. */
-  const staticJson = (document: unknown, maxAge: number) => {
+  /** A document that never changes while the isolate lives: serialised once, CORS headers included. */
+  const serveStatic = (path: string, document: unknown) => {
     const body = JSON.stringify(document);
-    return () => new Response(body, { headers: { 'Content-Type': 'application/json', 'Cache-Control': `public, max-age=${maxAge}` } });
+    const headers = { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=3600', ...CORS_RESPONSE_HEADERS };
+    const limited = chain('other', { withCors: false, needsServices: false });
+    if (limited.length > 0) app.use(path, ...limited);
+    app.get(path, () => new Response(body, { headers }));
+    app.options(path, corsPreflight);
   };
 
-  const metadata = staticJson(authorizationServerMetadata(options), 3600);
-  for (const path of paths.asMetadata) {
-    app.use(path, ...chain('other', { needsServices: false }));
-    app.get(path, metadata);
-  }
+  const metadata = authorizationServerMetadata(options);
+  for (const path of paths.asMetadata) serveStatic(path, metadata);
   // This is not an OpenID Provider: the OIDC discovery document does not exist (404, never 5xx).
   for (const path of paths.oidc) {
     app.use(path, cors());
     app.get(path, () => new OAuthError('not_found', 'This server is an OAuth 2.1 authorization server, not an OpenID Provider.').toResponse());
   }
-  for (const [path, document] of protectedResourceDocuments(options)) {
-    app.use(path, ...chain('other', { needsServices: false }));
-    app.get(path, staticJson(document, 3600));
-  }
+  for (const [path, document] of protectedResourceDocuments(options)) serveStatic(path, document);
 
   app.use(paths.jwks, ...chain('other'));
   app.get(paths.jwks, async (c) => c.json((await c.var.services.keys()).jwks, 200, { 'Cache-Control': 'public, max-age=300' }));

@@ -72,18 +72,30 @@ export function noStoreJson(c: AppContext, body: unknown, status: 200 | 201 = 20
  * `WWW-Authenticate` read.
  */
 export function cors(): MiddlewareHandler<AppEnv> {
-  const headers = {
-    'Access-Control-Allow-Origin': '*',
-    'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
-    'Access-Control-Allow-Headers': 'Authorization, Content-Type, MCP-Protocol-Version',
-    'Access-Control-Expose-Headers': 'WWW-Authenticate, RateLimit, RateLimit-Policy, Retry-After',
-    'Access-Control-Max-Age': '86400',
-  };
   return async (c, next) => {
-    if (c.req.method === 'OPTIONS') return new Response(null, { status: 204, headers });
+    if (c.req.method === 'OPTIONS') return corsPreflight();
     await next();
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+    for (const [name, value] of Object.entries(CORS_RESPONSE_HEADERS)) c.res.headers.set(name, value);
   };
+}
+
+/** Headers of an actual cross-origin response (Fetch §3.2.3). */
+export const CORS_RESPONSE_HEADERS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'WWW-Authenticate, RateLimit, RateLimit-Policy, Retry-After',
+} as const;
+
+/** The answer to a CORS preflight. */
+export function corsPreflight(): Response {
+  return new Response(null, {
+    status: 204,
+    headers: {
+      ...CORS_RESPONSE_HEADERS,
+      'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+      'Access-Control-Allow-Headers': 'Authorization, Content-Type, MCP-Protocol-Version',
+      'Access-Control-Max-Age': '86400',
+    },
+  });
 }
 
 /** The client address to count against: Cloudflare's `CF-Connecting-IP`, or one local bucket. */

@@ -11,7 +11,13 @@ export type AppContext = Context<AppEnv>;
 export const MAX_BODY_BYTES = 16 * 1024;
 
 async function readBody(c: AppContext, maxBytes: number): Promise<string> {
-  const bytes = await readLimited(c.req.raw.body, c.req.header('Content-Length'), maxBytes);
+  const declared = c.req.header('Content-Length');
+  // With a small declared length the runtime holds the body to it: read it at once. Otherwise
+  // (chunked), stream it and stop past the cap.
+  const bytes =
+    declared !== undefined && Number(declared) <= maxBytes
+      ? new Uint8Array(await c.req.arrayBuffer())
+      : await readLimited(c.req.raw.body, declared, maxBytes);
   if (!bytes) throw new OAuthError('invalid_request', `The request body exceeds ${maxBytes} bytes.`);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);

@@ -1,7 +1,8 @@
 // In-isolate microbenchmark of token verification, driven from Node. Each request to the micro
-// worker (bench/micro) runs one variant N times inside workerd; its clock does not advance while
-// a request computes, so the time per verification is taken here: (t(N) − t(0)) / N, with t(0)
-// the median time of an empty request. Variants are interleaved and the median of the rounds kept.
+// worker (bench/micro) runs one variant N times inside workerd. Timers inside a Worker are coarse
+// (frozen during compute in production), so the time per verification is taken here:
+// (t(N) − t(0)) / N, with t(0) the median time of an empty request. Variants are interleaved and
+// the median of the rounds kept.
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -23,7 +24,7 @@ async function timed(url) {
  * @param {{ rounds?: number, targetMs?: number }} [options]
  * @returns {Promise<{ n: number, rounds: number, emptyRequestMs: number, variants: Record<string, { usPerOp: number, opsPerSec: number, spreadPct: number }> }>}
  */
-export async function runMicro(base, { rounds = 7, targetMs = 150 } = {}) {
+export async function runMicro(base, { rounds = 9, targetMs = 200 } = {}) {
   const names = await (await fetch(`${base}/variants`)).json();
   const run = (name, n) => timed(`${base}/run?variant=${encodeURIComponent(name)}&n=${n}`);
   // Warm-up: JIT every variant, then size N so the slowest variant takes about targetMs a request.
@@ -52,7 +53,19 @@ export async function runMicro(base, { rounds = 7, targetMs = 150 } = {}) {
       usPerOp,
       opsPerSec: 1e6 / usPerOp,
       spreadPct: ((Math.max(...perOp) - Math.min(...perOp)) / usPerOp) * 100,
+      roundsUs: perOp,
     };
   }
   return { n, rounds, emptyRequestMs, variants };
+}
+
+/**
+ * A ratio computed within each round (the variants of one round ran back to back) and its
+ * median over the rounds: steadier than a ratio of medians when the machine drifts.
+ */
+export function pairedMedian(micro, f) {
+  const rounds = micro.variants[Object.keys(micro.variants)[0]].roundsUs.length;
+  const values = [];
+  for (let i = 0; i < rounds; i++) values.push(f((name) => micro.variants[name].roundsUs[i]));
+  return median(values);
 }

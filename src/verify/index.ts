@@ -2,7 +2,7 @@
  * Framework-free access-token verification for MCP resource servers (`mcp-auth-edge/verify`).
  * Web APIs and jose only: runs in Workers and on Node 20.
  */
-import { decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWSHeaderParameters, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import { canonicalResource } from '../protocol/resource.js';
 import { TokenVerificationError } from './errors.js';
 import { localKeySource, remoteKeySource, type KeySource } from './keys.js';
@@ -83,8 +83,12 @@ interface Config {
   tolerance: number;
   /** Undefined when the real clock is used (jose then reads it itself). */
   clock?: () => number;
+  /** The jose options for the clock's current second (see `joseOptions`). */
+  dated?: { now: number; options: JWTVerifyOptions };
   now: () => number;
   keys: KeySource;
+  /** `keys.getKey` behind the header checks: jose hands it the header it has already parsed. */
+  getKey: JWTVerifyGetKey;
   jose: JWTVerifyOptions;
   checkRevocation?: (grant: McpGrant) => Promise<boolean>;
 }
@@ -112,7 +116,7 @@ function resolveConfig(options: VerifyOptions): Config {
   const configured = options.audience === undefined ? [] : [options.audience].flat();
   const audiences = new Set<string>(); // canonical forms, plus the configured spellings as a fast path
   for (const audience of configured) {
-    const canonical = canonicalResource(audience);
+    const canonical = canonicalAudience(audience);
     if (canonical === undefined) throw new TypeError(`verify: audience must be an absolute URI without fragment: ${audience}`);
     audiences.add(canonical).add(audience);
   }
@@ -143,14 +147,37 @@ function resolveConfig(options: VerifyOptions): Config {
     clock: options.now,
     now,
     keys,
+    // Header checks before any key lookup, so a foreign or forged token never triggers a JWKS
+    // fetch. jose calls this with the header it parsed (and after its own `alg` allowlist check),
+    // so the header is decoded once per verification.
+    getKey: (header, jws) => {
+      checkHeader(header, profile, algorithms);
+      return keys.getKey(header, jws);
+    },
     checkRevocation: options.checkRevocation,
     jose: { algorithms, issuer, requiredClaims, clockTolerance: tolerance },
   };
 }
 
+// verifyAccessToken resolves its options on every call: remember the URL parsing of audiences.
+const canonicalAudiences = new Map<string, string | undefined>();
+function canonicalAudience(audience: string): string | undefined {
+  if (canonicalAudiences.has(audience)) return canonicalAudiences.get(audience);
+  const canonical = typeof audience === 'string' ? canonicalResource(audience) : undefined;
+  if (canonicalAudiences.size >= 256) canonicalAudiences.clear();
+  canonicalAudiences.set(audience, canonical);
+  return canonical;
+}
+
 async function verifyWithConfig(token: string, config: Config): Promise<McpGrant> {
-  checkHeader(token, config);
-  const payload = await verifySignatureAndTimes(token, config);
+  const options = joseOptions(config);
+  let payload: JWTPayload;
+  try {
+    // The common case, with no async layer of ours between this and jose.
+    payload = (await jwtVerify(token, config.getKey, options)).payload;
+  } catch (err) {
+    payload = await verifyAfterFailure(token, err, config, options);
+  }
   const grant = toGrant(token, payload, config);
   if (config.checkRevocation) {
     let revoked: boolean;
@@ -165,56 +192,86 @@ async function verifyWithConfig(token: string, config: Config): Promise<McpGrant
   return grant;
 }
 
-/** Header checks before any key lookup, so a foreign or forged token never triggers a JWKS fetch. */
-function checkHeader(token: string, config: Config): void {
-  let header: ReturnType<typeof decodeProtectedHeader>;
-  try {
-    header = decodeProtectedHeader(token);
-  } catch (cause) {
-    throw new TokenVerificationError('malformed', 'The access token is not a well-formed JWT', { cause });
-  }
-  // RFC 8725 §3.1: the allowlist decides, never the token.
-  if (typeof header.alg !== 'string' || !config.jose.algorithms!.includes(header.alg))
+/** RFC 8725 §3.1 (the allowlist decides, never the token) and §3.11 / RFC 9068 §4 (explicit typing). */
+function checkHeader(header: JWSHeaderParameters, profile: Config['profile'], algorithms: readonly string[]): void {
+  if (typeof header.alg !== 'string' || !algorithms.includes(header.alg))
     throw new TokenVerificationError('unsupported_algorithm', 'The access token signing algorithm is not accepted');
-  // RFC 8725 §3.11, RFC 9068 §4: explicit typing prevents cross-JWT confusion (ID tokens etc.).
+  // Explicit typing prevents cross-JWT confusion (ID tokens etc.).
   const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : undefined;
   const typeOk =
-    config.profile === 'rfc9068'
+    profile === 'rfc9068'
       ? typ === 'at+jwt' || typ === 'application/at+jwt'
       : typ === undefined || typ === 'jwt' || typ === 'at+jwt' || typ === 'application/at+jwt';
   if (!typeOk) throw new TokenVerificationError('wrong_type', 'The access token has the wrong JWT type (typ)');
 }
 
-async function verifySignatureAndTimes(token: string, config: Config): Promise<JWTPayload> {
-  const options = config.clock ? { ...config.jose, currentDate: new Date(config.clock() * 1000) } : config.jose;
+/**
+ * Why jose refused a token. jose may stop before the header checks ran (bad `alg`, broken
+ * encoding): those checks decide first, exactly as if they had run before jose.
+ */
+function classify(token: string, err: unknown, config: Config): TokenVerificationError {
+  if (err instanceof TokenVerificationError) return err;
+  let header: JWSHeaderParameters;
   try {
-    return await verifyAnyKey(token, config.keys.getKey, options);
-  } catch (err) {
-    // A cached key with the same kid may have been regenerated (Grantex): refetch once, rate-limited.
-    if (!(err instanceof errors.JWSSignatureVerificationFailed) || !(await config.keys.refresh())) throw toVerificationError(err);
+    header = decodeProtectedHeader(token);
+  } catch (cause) {
+    return new TokenVerificationError('malformed', 'The access token is not a well-formed JWT', { cause });
   }
   try {
-    return await verifyAnyKey(token, config.keys.getKey, options);
-  } catch (err) {
-    throw toVerificationError(err);
+    checkHeader(header, config.profile, config.jose.algorithms!);
+  } catch (headerError) {
+    return headerError as TokenVerificationError;
+  }
+  return toVerificationError(err);
+}
+
+/** jose's options; with an injected clock, one options object per second of that clock. */
+function joseOptions(config: Config): JWTVerifyOptions {
+  if (!config.clock) return config.jose;
+  const now = config.clock();
+  if (config.dated?.now !== now) config.dated = { now, options: { ...config.jose, currentDate: new Date(now * 1000) } };
+  return config.dated.options;
+}
+
+/**
+ * jose refused the first attempt: try each key when several match, then, after a signature
+ * failure, refetch a remote key set once (a cached key with the same kid may have been
+ * regenerated: Grantex) and try again; otherwise say why.
+ */
+async function verifyAfterFailure(token: string, first: unknown, config: Config, options: JWTVerifyOptions): Promise<JWTPayload> {
+  let err = first;
+  try {
+    return await tryEachKey(token, first, options);
+  } catch (next) {
+    err = next;
+  }
+  if (!(err instanceof errors.JWSSignatureVerificationFailed) || !(await config.keys.refresh())) throw classify(token, err, config);
+  try {
+    return await verifyAnyKey(token, config.getKey, options);
+  } catch (retry) {
+    throw classify(token, retry, config);
   }
 }
 
-/** jose 6 reports several keys matching (no `kid`) instead of trying them: try each. */
 async function verifyAnyKey(token: string, getKey: JWTVerifyGetKey, options: JWTVerifyOptions): Promise<JWTPayload> {
   try {
     return (await jwtVerify(token, getKey, options)).payload;
   } catch (err) {
-    if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw err;
-    for await (const key of err) {
-      try {
-        return (await jwtVerify(token, key, options)).payload;
-      } catch (inner) {
-        if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
-      }
-    }
-    throw new errors.JWSSignatureVerificationFailed();
+    return tryEachKey(token, err, options);
   }
+}
+
+/** jose 6 reports several keys matching (no `kid`) instead of trying them: try each. Rethrows any other error. */
+async function tryEachKey(token: string, err: unknown, options: JWTVerifyOptions): Promise<JWTPayload> {
+  if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw err;
+  for await (const key of err) {
+    try {
+      return (await jwtVerify(token, key, options)).payload;
+    } catch (inner) {
+      if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
+    }
+  }
+  throw new errors.JWSSignatureVerificationFailed();
 }
 
 function toVerificationError(err: unknown): TokenVerificationError {
@@ -237,50 +294,54 @@ function toVerificationError(err: unknown): TokenVerificationError {
   return fail('invalid_signature', 'The access token signature is invalid');
 }
 
-function toGrant(raw: string, claims: JWTPayload, config: Config): McpGrant {
-  const invalid = (claim: string) => new TokenVerificationError('malformed', `The access token has an invalid ${claim} claim`);
-  const optionalString = (claim: string): string | undefined => {
-    const value = claims[claim];
-    if (value !== undefined && (typeof value !== 'string' || value === '')) throw invalid(claim);
-    return value;
-  };
+function invalidClaim(claim: string): TokenVerificationError {
+  return new TokenVerificationError('malformed', `The access token has an invalid ${claim} claim`);
+}
 
+/** A claim that must be a non-empty string when present. */
+function optionalString(claims: JWTPayload, claim: string): string | undefined {
+  const value = claims[claim];
+  if (value !== undefined && (typeof value !== 'string' || value === '')) throw invalidClaim(claim);
+  return value as string | undefined;
+}
+
+/** RFC 8707: `aud` (a string or an array) names one of the configured resources, compared like `sameResource()`. */
+function audienceMatches(aud: unknown, audiences: Set<string>): boolean {
+  const matches = (value: unknown) => typeof value === 'string' && (audiences.has(value) || audiences.has(canonicalResource(value) ?? ''));
+  return typeof aud === 'string' ? matches(aud) : Array.isArray(aud) && aud.some(matches);
+}
+
+function toGrant(raw: string, claims: JWTPayload, config: Config): McpGrant {
   // RFC 9068 §4 step 4, RFC 8707: the audience must name this resource.
-  if (config.audiences.size > 0) {
-    const aud = claims.aud;
-    const list = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-    const matches = (value: unknown) =>
-      typeof value === 'string' && (config.audiences.has(value) || config.audiences.has(canonicalResource(value) ?? ''));
-    if (!list.some(matches))
-      throw new TokenVerificationError('wrong_audience', 'The access token is not intended for this resource');
-  }
+  if (config.audiences.size > 0 && !audienceMatches(claims.aud, config.audiences))
+    throw new TokenVerificationError('wrong_audience', 'The access token is not intended for this resource');
   // jose checks iat only with maxTokenAge; a token issued in the future is not valid yet.
   if (claims.iat! > config.now() + config.tolerance)
     throw new TokenVerificationError('not_yet_valid', 'The access token is not valid yet (iat in the future)');
 
-  const sub = optionalString('sub')!;
-  const jti = optionalString('jti')!;
-  const clientId = optionalString('client_id');
-  const agentDid = optionalString('agt');
-  const developerId = optionalString('dev');
-  const grantId = optionalString('grnt');
+  const sub = optionalString(claims, 'sub')!;
+  const jti = optionalString(claims, 'jti')!;
+  const clientId = optionalString(claims, 'client_id');
+  const agentDid = optionalString(claims, 'agt');
+  const developerId = optionalString(claims, 'dev');
+  const grantId = optionalString(claims, 'grnt');
 
   let scopes: string[];
   const { scp, scope } = claims;
   if (Array.isArray(scp)) {
-    if (!scp.every((s) => typeof s === 'string')) throw invalid('scp');
+    for (const s of scp) if (typeof s !== 'string') throw invalidClaim('scp');
     scopes = scp;
   } else if (scp !== undefined) {
-    if (typeof scp !== 'string') throw invalid('scp');
+    if (typeof scp !== 'string') throw invalidClaim('scp');
     scopes = splitScope(scp);
   } else if (scope !== undefined) {
-    if (typeof scope !== 'string') throw invalid('scope');
+    if (typeof scope !== 'string') throw invalidClaim('scope');
     scopes = splitScope(scope);
   } else scopes = [];
 
   let delegationDepth = claims.delegationDepth;
   if (delegationDepth === undefined) delegationDepth = config.profile === 'grantex' ? 0 : undefined;
-  else if (!Number.isSafeInteger(delegationDepth) || (delegationDepth as number) < 0) throw invalid('delegationDepth');
+  else if (!Number.isSafeInteger(delegationDepth) || (delegationDepth as number) < 0) throw invalidClaim('delegationDepth');
 
   const grant: McpGrant = { sub, iss: claims.iss!, jti, scopes, exp: claims.exp!, iat: claims.iat!, raw, claims };
   if (clientId !== undefined) grant.clientId = clientId;

@@ -20,6 +20,22 @@ export function createScopeMatcher(hierarchy: ScopeHierarchy = {}): (granted: re
     }
     implied.set(scope, seen);
   }
-  return (granted, required) =>
-    required.every((need) => granted.some((have) => have === need || implied.get(have)?.has(need) === true));
+  // Checked on every request: plain loops, and a plain `includes` without a hierarchy.
+  if (implied.size === 0)
+    return (granted, required) => {
+      for (const need of required) if (!granted.includes(need)) return false;
+      return true;
+    };
+  return (granted, required) => {
+    for (const need of required) {
+      let found = false;
+      for (const have of granted)
+        if (have === need || implied.get(have)?.has(need) === true) {
+          found = true;
+          break;
+        }
+      if (!found) return false;
+    }
+    return true;
+  };
 }

@@ -14,8 +14,10 @@ import { freePort } from './worker-server';
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-const SCREENSHOT_LIGHT = fileURLToPath(new URL('../../docs/consent-page.png', import.meta.url));
-const SCREENSHOT_DARK = fileURLToPath(new URL('../../docs/consent-page-dark.png', import.meta.url));
+// The screenshots in docs/ are refreshed with UPDATE_SCREENSHOTS=1; other runs write them to a temp dir.
+const SCREENSHOT_DIR = process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../docs/', import.meta.url)) : tmpdir();
+const SCREENSHOT_LIGHT = join(SCREENSHOT_DIR, 'consent-page.png');
+const SCREENSHOT_DARK = join(SCREENSHOT_DIR, 'consent-page-dark.png');
 const VIEWPORT = { width: 800, height: 900 };
 const SCOPES = ['mcp:tools:read', 'mcp:tools:write'];
 const CLIENT_NAME = 'Browser Test Client';

@@ -2,43 +2,18 @@ import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claims, createTokenMint, ISSUER, NOW, now, PRM, RESOURCE, type TokenMint } from '../shared/token-mint';
 import express from 'express';
-import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { UnsecuredJWT, type JWK } from 'jose';
 import { getMcpGrant, protectedResourceMetadata, requireMcpAuth, type RequireMcpAuthOptions } from '../../src/middleware/express.js';
 
-const ISSUER = 'https://as.example.com';
-const RESOURCE = 'https://mcp.example.com/mcp';
-const PRM = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp';
-const NOW = 1_800_000_000;
-const now = () => NOW;
 
-let privateKey: CryptoKey;
 let jwks: { keys: JWK[] };
 let server: Server;
 let origin: string;
 
-function claims(overrides: Record<string, unknown> = {}): JWTPayload {
-  const all: Record<string, unknown> = {
-    iss: ISSUER,
-    sub: 'user-1',
-    aud: RESOURCE,
-    client_id: 'client-1',
-    scp: ['mcp:tools:read'],
-    jti: 'jti-1',
-    iat: NOW - 5,
-    exp: NOW + 300,
-    ...overrides,
-  };
-  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
-}
-
-function token(overrides: Record<string, unknown> = {}, header: Record<string, string> = {}): Promise<string> {
-  return new SignJWT(claims(overrides)).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1', ...header }).sign(privateKey);
-}
-
-function withScopes(...scp: string[]): Promise<string> {
-  return token({ scp });
-}
+let token: TokenMint['token'];
+let withScopes: TokenMint['withScopes'];
 
 function call(path: string, authorization?: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
@@ -49,9 +24,8 @@ function call(path: string, authorization?: string, init: RequestInit = {}): Pro
 const MISSING = `Bearer resource_metadata="${PRM}", scope="mcp:tools:read"`;
 
 beforeAll(async () => {
-  const pair = await generateKeyPair('ES256', { extractable: true });
-  privateKey = pair.privateKey;
-  jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] };
+  const mint = await createTokenMint();
+  ({ jwks, token, withScopes } = mint);
   const base: RequireMcpAuthOptions = { issuer: ISSUER, audience: RESOURCE, keys: jwks, now };
 
   const app = express();

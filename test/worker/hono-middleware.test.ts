@@ -1,44 +1,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { claims, createTokenMint, ISSUER, NOW, now, PRM, RESOURCE, type TokenMint } from '../shared/token-mint';
 import { Hono } from 'hono';
-import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { UnsecuredJWT, type JWK } from 'jose';
 import { protectedResourceMetadata, requireMcpAuth, type McpAuthEnv, type RequireMcpAuthOptions } from '../../src/middleware/hono.js';
 import { bearerChallenge, readBearerCredentials } from '../../src/middleware/challenge.js';
 import { createTokenVerifier } from '../../src/verify/index.js';
 
-const ISSUER = 'https://as.example.com';
-const RESOURCE = 'https://mcp.example.com/mcp';
-const PRM = 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp';
-const NOW = 1_800_000_000;
-const now = () => NOW;
 
-let privateKey: CryptoKey;
-let publicJwk: JWK;
 let jwks: { keys: JWK[] };
 let app: Hono<McpAuthEnv>;
 
-function claims(overrides: Record<string, unknown> = {}): JWTPayload {
-  const all: Record<string, unknown> = {
-    iss: ISSUER,
-    sub: 'user-1',
-    aud: RESOURCE,
-    client_id: 'client-1',
-    scope: 'mcp:tools:read',
-    scp: ['mcp:tools:read'],
-    jti: 'jti-1',
-    iat: NOW - 5,
-    exp: NOW + 300,
-    ...overrides,
-  };
-  return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
-}
-
-function token(overrides: Record<string, unknown> = {}, header: Record<string, string> = {}): Promise<string> {
-  return new SignJWT(claims(overrides)).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1', ...header }).sign(privateKey);
-}
-
-function withScopes(...scopes: string[]): Promise<string> {
-  return token({ scp: scopes, scope: scopes.join(' ') });
-}
+let token: TokenMint['token'];
+let withScopes: TokenMint['withScopes'];
 
 function call(path: string, authorization?: string | string[], init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);
@@ -51,10 +24,8 @@ const invalidToken = (description: string) =>
   `Bearer error="invalid_token", error_description="${description}", resource_metadata="${PRM}", scope="mcp:tools:read"`;
 
 beforeAll(async () => {
-  const pair = await generateKeyPair('ES256', { extractable: true });
-  privateKey = pair.privateKey;
-  publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-  jwks = { keys: [publicJwk] };
+  const mint = await createTokenMint();
+  ({ jwks, token, withScopes } = mint);
   const base: RequireMcpAuthOptions = { issuer: ISSUER, audience: RESOURCE, keys: jwks, now };
 
   app = new Hono<McpAuthEnv>();

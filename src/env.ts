@@ -42,6 +42,8 @@ export interface WorkerEnv {
   GRANTEX_API_KEY?: string;
   GRANTEX_TOKEN_ISSUER?: string;
   GRANTEX_GRANT_LIFETIME?: string;
+  /** Origin of Grantex's consent pages, when it is not the API's origin. */
+  GRANTEX_CONSENT_ORIGIN?: string;
   /** "jwks" (default) or "online". */
   GRANTEX_INTROSPECTION?: string;
   /** "on" forwards issuance and revocation events to Grantex's audit log. */
@@ -61,6 +63,7 @@ export function grantexFromEnv(env: WorkerEnv): GrantexAuthority | undefined {
     agentId: env.GRANTEX_AGENT_ID,
     tokenIssuer: env.GRANTEX_TOKEN_ISSUER,
     grantLifetime: env.GRANTEX_GRANT_LIFETIME,
+    consentOrigin: env.GRANTEX_CONSENT_ORIGIN,
     introspection: env.GRANTEX_INTROSPECTION as 'jwks' | 'online' | undefined,
     forwardAuditEvents: env.GRANTEX_AUDIT === 'on',
   });

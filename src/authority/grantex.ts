@@ -19,6 +19,11 @@ export interface GrantexAuthorityOptions {
   tokenIssuer?: string;
   /** Default `<baseUrl>/.well-known/jwks.json`. */
   jwksUri?: string;
+  /**
+   * Origin of Grantex's consent pages. The consent form's CSP (`form-action`) allows the redirect
+   * there after the development sign-in. Default: the origin of `baseUrl`.
+   */
+  consentOrigin?: string;
   /** Grant lifetime asked of Grantex (`expiresIn`), e.g. `"8h"`. Default `"24h"`. */
   grantLifetime?: string;
   /**
@@ -40,6 +45,7 @@ export interface GrantexAuthority {
   readonly agentDid: string;
   readonly tokenIssuer: string;
   readonly grantLifetime: string;
+  readonly consentOrigin: string;
   readonly introspection: 'jwks' | 'online';
   readonly forwardAuditEvents: boolean;
   /** How grant tokens for these resources are verified (profile `grantex`, RS256 only). */
@@ -60,6 +66,8 @@ export function grantex(options: GrantexAuthorityOptions): GrantexAuthority {
   const jwksUri = options.jwksUri ?? (options.baseUrl ? `${options.baseUrl.replace(/\/+$/, '')}/.well-known/jwks.json` : undefined);
   if (!jwksUri) throw new TypeError('mcp-auth-edge: grantex() needs `jwksUri` when only `client` is given');
   const tokenIssuer = options.tokenIssuer ?? 'https://grantex.dev';
+  const consentOrigin = options.consentOrigin ?? (options.baseUrl ? new URL(options.baseUrl).origin : undefined);
+  if (!consentOrigin) throw new TypeError('mcp-auth-edge: grantex() needs `consentOrigin` when only `client` is given');
   return {
     kind: 'grantex',
     api,
@@ -67,6 +75,7 @@ export function grantex(options: GrantexAuthorityOptions): GrantexAuthority {
     agentDid: options.agentDid ?? `did:grantex:${options.agentId}`,
     tokenIssuer,
     grantLifetime: options.grantLifetime ?? '24h',
+    consentOrigin: new URL(consentOrigin).origin,
     introspection: options.introspection ?? 'jwks',
     forwardAuditEvents: options.forwardAuditEvents ?? false,
     verifierOptions: (resources) => ({ issuer: tokenIssuer, audience: [...resources], profile: 'grantex', algorithms: ['RS256'], jwksUri, fetch: options.fetch }),

@@ -30,8 +30,9 @@ function clearConsentCookie(c: AppContext): void {
 }
 
 /** Anti-framing and a script-free CSP on every page this server renders (RFC 9700 §4.16). */
-function securePage(c: AppContext, nonce: string, body: unknown, status: 200 | 400 | 403, formTarget?: string): Response | Promise<Response> {
-  const formAction = formTarget ? `'self' ${new URL(formTarget).origin}` : "'self'";
+function securePage(c: AppContext, nonce: string, body: unknown, status: 200 | 400 | 403, formTargets: string[] = []): Response | Promise<Response> {
+  // CSP form-action also governs the redirects after the POST (to the client, or to Grantex).
+  const formAction = ["'self'", ...new Set(formTargets.map((target) => new URL(target).origin))].join(' ');
   c.header('Content-Security-Policy', `default-src 'none'; style-src 'nonce-${nonce}'; img-src https: data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`);
   c.header('X-Frame-Options', 'DENY');
   c.header('X-Content-Type-Options', 'nosniff');
@@ -112,7 +113,7 @@ export async function showConsent(c: AppContext): Promise<Response> {
     askForName: !principal && options.principal.signInField === true,
     nonce,
   });
-  return securePage(c, nonce, page, 200, redirectUri);
+  return securePage(c, nonce, page, 200, [redirectUri, ...(options.authority ? [options.authority.consentOrigin] : [])]);
 }
 
 /** POST /authorize: the consent decision. CSRF-checked, then 303 to the client (RFC 9700 §4.12). */

@@ -32,6 +32,7 @@ function grantexSetup(options: { sandbox?: boolean; principal?: 'dev' | 'known';
       agentId: agent.agentId,
       tokenIssuer: fake.control.issuer,
       jwksUri: `${GRANTEX}/.well-known/jwks.json`,
+      consentOrigin: GRANTEX,
       fetch: fakeFetch,
       forwardAuditEvents: options.forwardAuditEvents,
       introspection: options.introspection,
@@ -54,7 +55,10 @@ function cookieNamed(res: Response, name: string): string | undefined {
 
 /** Our consent page (development sign-in) → Grantex's consent URL, with the browser cookie. */
 async function toGrantexConsent(s: Setup, client: RegisteredClient, challenge: string) {
-  const { request, cookie } = await consentForm(await s.request(authorizeUrl(client, challenge)));
+  const page = await s.request(authorizeUrl(client, challenge));
+  // The form's CSP must allow the redirect chain to Grantex's consent page.
+  expect(page.headers.get('Content-Security-Policy')).toContain(`form-action 'self' http://127.0.0.1:9999 ${GRANTEX}`);
+  const { request, cookie } = await consentForm(page);
   const res = await s.postForm('/authorize', { request, action: 'approve', username: 'alice' }, { Cookie: cookie, Origin: ISSUER });
   expect(res.status).toBe(303);
   return { consentUrl: new URL(res.headers.get('Location')!), browser: cookieNamed(res, 'mcp-auth-upstream')! };

@@ -83,12 +83,13 @@ export async function showConsent(c: AppContext): Promise<Response> {
   // The form carries the validated request, signed and bound to a cookie of this browser.
   const csrf = randomToken(32);
   const keys = await services.keys();
+  const issuedAt = services.now();
   const signed = await new SignJWT({ req: request, csrf: await sha256(csrf) })
     .setProtectedHeader({ alg: keys.alg, kid: keys.kid, typ: CONSENT_TYP })
     .setIssuer(options.issuer)
     .setAudience(`${options.issuer}/authorize`)
-    .setIssuedAt(services.now())
-    .setExpirationTime(services.now() + CONSENT_TTL_SECONDS)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + CONSENT_TTL_SECONDS)
     .sign(keys.privateKey);
   setCookie(c, cookieName(c), csrf, {
     path: '/',

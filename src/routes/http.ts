@@ -1,6 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { OAuthError } from '../errors.js';
 import { readLimited } from '../body.js';
+import { authenticateClient, extractClientCredentials } from '../protocol/client-auth.js';
+import type { ClientRecord } from '../storage/client-store.js';
 import { defer, type Services } from '../services.js';
 import { rateLimitHeaders, type RateLimit, type RateLimitedEndpoint } from '../rate-limit/limits.js';
 
@@ -123,4 +125,11 @@ export function rateLimit(endpoint: RateLimitedEndpoint, limit: RateLimit): Midd
     await next();
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   };
+}
+
+/** Authenticates the client of a token, introspection or revocation request (RFC 6749 §2.3). */
+export async function authenticatedClient(c: AppContext, form: URLSearchParams): Promise<ClientRecord> {
+  const credentials = extractClientCredentials(c.req.header('Authorization'), form);
+  const services = c.var.services;
+  return authenticateClient(credentials, await services.clients.get(credentials.clientId), services.now());
 }

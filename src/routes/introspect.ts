@@ -1,10 +1,9 @@
 import type { AppContext } from './http.js';
-import { noStoreJson, readForm } from './http.js';
+import { authenticatedClient, noStoreJson, readForm } from './http.js';
 import type { Services } from '../services.js';
 import type { ClientRecord } from '../storage/client-store.js';
 import type { GrantRecord } from '../grants/grant-record.js';
 import { lookupToken, tokenParameter } from '../tokens/lookup.js';
-import { authenticatedClient } from './token.js';
 
 const INACTIVE = { active: false } as const;
 

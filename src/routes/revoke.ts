@@ -1,8 +1,7 @@
 import type { AppContext } from './http.js';
-import { readForm } from './http.js';
+import { authenticatedClient, readForm } from './http.js';
 import { defer, type Services } from '../services.js';
 import { lookupToken, tokenParameter, type TokenLookup } from '../tokens/lookup.js';
-import { authenticatedClient } from './token.js';
 import { OAuthError } from '../errors.js';
 import { GrantexError } from '../authority/grantex-client.js';
 import { upstreamError } from '../authority/grantex.js';

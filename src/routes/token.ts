@@ -1,26 +1,17 @@
 import type { AppContext } from './http.js';
-import { noStoreJson, readForm } from './http.js';
+import { authenticatedClient, noStoreJson, readForm } from './http.js';
 import { OAuthError } from '../errors.js';
 import { randomToken, seal, sha256, unseal } from '../crypto.js';
 import { defer, type Services } from '../services.js';
-import { authenticateClient, extractClientCredentials } from '../protocol/client-auth.js';
 import { checkCodeVerifier, s256 } from '../protocol/pkce.js';
 import { parseScope } from '../protocol/scope.js';
 import { grantIdOf } from '../storage/keys.js';
-import type { ClientRecord } from '../storage/client-store.js';
 import type { GrantOutcome } from '../storage/state-object.js';
 import type { GrantRecord } from '../grants/grant-record.js';
 import { accessTokenClaims, signAccessToken } from '../tokens/access-token.js';
 import { grantTokenFacts, secondsUntil, upstreamError, type GrantexAuthority } from '../authority/grantex.js';
 import type { GrantexTokenResponse } from '../authority/grantex-client.js';
 import { upstreamCallbackUrl } from './upstream.js';
-
-/** Authenticates the client of a token, introspection or revocation request (RFC 6749 §2.3). */
-export async function authenticatedClient(c: AppContext, form: URLSearchParams): Promise<ClientRecord> {
-  const credentials = extractClientCredentials(c.req.header('Authorization'), form);
-  const services = c.var.services;
-  return authenticateClient(credentials, await services.clients.get(credentials.clientId), services.now());
-}
 
 /** What a grant produced, whoever signed it. */
 interface IssuedTokens {

@@ -2,7 +2,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { errorResponse, OAuthError } from './errors.js';
 import { resolveOptions, type McpAuthOptions, type ResolvedOptions } from './options.js';
 import { createServiceFactory, type LoadedKeys, type Services } from './services.js';
-import { createTokenVerifier, type McpGrant } from './verify/index.js';
+import { createTokenVerifier, type McpGrant, type VerifyOptions } from './verify/index.js';
 import { requireMcpAuth, type HonoMcpAuthOptions, type McpAuthEnv } from './middleware/hono.js';
 import { protectedResourceMetadataUrl } from './protocol/resource-metadata.js';
 import { cors, corsPreflight, CORS_RESPONSE_HEADERS, rateLimit, type AppEnv } from './routes/http.js';
@@ -37,6 +37,8 @@ export interface ProtectOptions {
    * Without it a revoked access token is accepted until it expires (at most accessTokenTtlSeconds).
    */
   checkRevocation?: boolean;
+  /** Verified tokens remembered per signing key set (default 1000; 0 turns it off): see `VerifyOptions`. */
+  verifiedTokenCacheSize?: number;
 }
 
 /**
@@ -127,31 +129,36 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
 
   const protect = (protectOptions: ProtectOptions = {}): MiddlewareHandler<McpAuthEnv> => {
     const resource = protectOptions.resource ?? options.resources[0]!;
-    // Set by the middleware before each verification; every request of an isolate shares one env.
-    let keys: LoadedKeys | undefined;
-    let currentServices: Services | undefined;
-    // Grantex mode: grant tokens, verified against Grantex's JWKS; the link says which grant of ours.
     const authority = options.authority;
-    const isRevoked = async (grant: McpGrant): Promise<boolean> => {
+    const guardOptions = { scopes: protectOptions.scopes, scopeHierarchy: protectOptions.scopeHierarchy, resourceMetadataUrl: protectedResourceMetadataUrl(resource) };
+    /** Grantex mode: grant tokens, verified against Grantex's JWKS; the link says which grant of ours. */
+    const revocationCheck = (current: Services) => async (grant: McpGrant): Promise<boolean> => {
       if (!grant.grantId) return true;
-      const grantId = authority ? (await currentServices!.upstreamLink(grant.grantId).upstreamLink())?.grantId : grant.grantId;
-      return !grantId || !(await currentServices!.grant(grantId).accessTokenStatus(grant.jti)).active;
+      const grantId = authority ? (await current.upstreamLink(grant.grantId).upstreamLink())?.grantId : grant.grantId;
+      return !grantId || !(await current.grant(grantId).accessTokenStatus(grant.jti)).active;
     };
-    const verifier = authority
-      ? createTokenVerifier({ ...authority.verifierOptions([resource]), checkRevocation: protectOptions.checkRevocation ? isRevoked : undefined })
-      : createTokenVerifier({
-          issuer: options.issuer,
-          audience: resource,
-          algorithms: [options.signingAlgorithm],
-          keys: (header, token) => keys!.verificationKey(header, token),
-          checkRevocation: protectOptions.checkRevocation ? isRevoked : undefined,
-          now: options.clock,
-          clockToleranceSeconds: 0, // the issuer's own clock: no skew to allow for
-        });
-    const guard = requireMcpAuth({ verifier, scopes: protectOptions.scopes, scopeHierarchy: protectOptions.scopeHierarchy, resourceMetadataUrl: protectedResourceMetadataUrl(resource) });
+    const verifierOptions = (current: Services, keys: LoadedKeys | undefined): VerifyOptions => ({
+      ...(authority
+        ? authority.verifierOptions([resource])
+        : {
+            issuer: options.issuer,
+            audience: resource,
+            algorithms: [options.signingAlgorithm],
+            keys: keys!.jwks,
+            now: options.clock,
+            clockToleranceSeconds: 0, // the issuer's own clock: no skew to allow for
+          }),
+      checkRevocation: protectOptions.checkRevocation ? revocationCheck(current) : undefined,
+      verifiedTokenCacheSize: protectOptions.verifiedTokenCacheSize,
+    });
+    // One guard per signing key set (Grantex mode: per bindings), so a verified token is only
+    // ever remembered under the keys that verified it; a rotation starts afresh.
+    const guards = new WeakMap<object, MiddlewareHandler<McpAuthEnv>>();
     return async (c, next) => {
-      currentServices = services(c.env as Record<string, unknown>);
-      keys = await currentServices.keys();
+      const current = services(c.env as Record<string, unknown>);
+      const keys = authority ? undefined : await current.keys();
+      let guard = guards.get(keys ?? current);
+      if (!guard) guards.set(keys ?? current, (guard = requireMcpAuth({ ...guardOptions, verifier: createTokenVerifier(verifierOptions(current, keys)) })));
       return guard(c, next);
     };
   };

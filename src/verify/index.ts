@@ -4,6 +4,7 @@
  */
 import { decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWSHeaderParameters, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import { canonicalResource } from '../protocol/resource.js';
+import { createVerifiedTokenCache, type VerifiedTokenCache } from './cache.js';
 import { TokenVerificationError } from './errors.js';
 import { localKeySource, remoteKeySource, type KeySource } from './keys.js';
 
@@ -11,7 +12,10 @@ export { TokenVerificationError, type VerifyErrorCode } from './errors.js';
 export { introspectionRevocationCheck, type IntrospectionRevocationCheckOptions } from './introspection.js';
 export { createScopeMatcher, type ScopeHierarchy } from './scopes.js';
 
-/** The same shape whether the token came from the local signer or from Grantex. */
+/**
+ * The same shape whether the token came from the local signer or from Grantex. Frozen (with its
+ * claims): a verified grant may be shared by every request that presents the same token.
+ */
 export interface McpGrant {
   sub: string;
   iss: string;
@@ -68,6 +72,14 @@ export interface VerifyOptions {
   checkRevocation?: (grant: McpGrant) => Promise<boolean>;
   /** Seconds since the epoch, for tests. */
   now?: () => number;
+  /**
+   * How many verified tokens `createTokenVerifier` remembers (default 1000; 0 turns it off), so a
+   * token presented again skips its signature verification. A hit answers exactly as a full
+   * verification would: it is bound to the key set that verified the token (JWK Set keys; with a
+   * key function nothing is remembered), expiry is checked on every hit, and `checkRevocation`
+   * runs on every request. Tokens longer than 8 KiB are never remembered.
+   */
+  verifiedTokenCacheSize?: number;
 }
 
 export type TokenVerifier = (token: string) => Promise<McpGrant>;
@@ -91,6 +103,7 @@ interface Config {
   getKey: JWTVerifyGetKey;
   jose: JWTVerifyOptions;
   checkRevocation?: (grant: McpGrant) => Promise<boolean>;
+  cache?: VerifiedTokenCache;
 }
 
 /**
@@ -99,10 +112,16 @@ interface Config {
  */
 export function createTokenVerifier(options: VerifyOptions): TokenVerifier {
   const config = resolveConfig(options);
+  const size = options.verifiedTokenCacheSize ?? 1000;
+  if (!Number.isSafeInteger(size) || size < 0) throw new TypeError('verify: verifiedTokenCacheSize must be a whole number >= 0');
+  if (size > 0) config.cache = createVerifiedTokenCache(size);
   return (token) => verifyWithConfig(token, config);
 }
 
-/** One-shot verification. Remote key sets are still cached per JWKS URL for the whole isolate. */
+/**
+ * One-shot verification (nothing of the token is remembered). Remote key sets are still cached
+ * per JWKS URL for the whole isolate.
+ */
 export async function verifyAccessToken(token: string, options: VerifyOptions): Promise<McpGrant> {
   return verifyWithConfig(token, resolveConfig(options));
 }
@@ -170,15 +189,15 @@ function canonicalAudience(audience: string): string | undefined {
 }
 
 async function verifyWithConfig(token: string, config: Config): Promise<McpGrant> {
-  const options = joseOptions(config);
-  let payload: JWTPayload;
-  try {
-    // The common case, with no async layer of ours between this and jose.
-    payload = (await jwtVerify(token, config.getKey, options)).payload;
-  } catch (err) {
-    payload = await verifyAfterFailure(token, err, config, options);
-  }
-  const grant = toGrant(token, payload, config);
+  const { cache } = config;
+  let grant: McpGrant | undefined;
+  if (cache) {
+    // Read before verifying: a set replaced meanwhile must not vouch for this verification.
+    const keySet = config.keys.currentSet();
+    const now = config.now();
+    grant = cache.get(token, keySet, now, config.tolerance);
+    if (!grant) cache.set(token, (grant = await verifySignature(token, config)), keySet, now);
+  } else grant = await verifySignature(token, config);
   if (config.checkRevocation) {
     let revoked: boolean;
     try {
@@ -190,6 +209,19 @@ async function verifyWithConfig(token: string, config: Config): Promise<McpGrant
     if (revoked) throw new TokenVerificationError('revoked', 'The access token has been revoked');
   }
   return grant;
+}
+
+/** The signature and every claim check: the work a remembered token skips. */
+async function verifySignature(token: string, config: Config): Promise<McpGrant> {
+  const options = joseOptions(config);
+  let payload: JWTPayload;
+  try {
+    // The common case, with no async layer of ours between this and jose.
+    payload = (await jwtVerify(token, config.getKey, options)).payload;
+  } catch (err) {
+    payload = await verifyAfterFailure(token, err, config, options);
+  }
+  return toGrant(token, payload, config);
 }
 
 /** RFC 8725 §3.1 (the allowlist decides, never the token) and §3.11 / RFC 9068 §4 (explicit typing). */
@@ -349,7 +381,14 @@ function toGrant(raw: string, claims: JWTPayload, config: Config): McpGrant {
   if (developerId !== undefined) grant.developerId = developerId;
   if (grantId !== undefined) grant.grantId = grantId;
   if (delegationDepth !== undefined) grant.delegationDepth = delegationDepth as number;
-  return grant;
+  Object.freeze(scopes);
+  deepFreeze(claims);
+  return Object.freeze(grant);
+}
+
+function deepFreeze(value: object): void {
+  Object.freeze(value);
+  for (const member of Object.values(value)) if (typeof member === 'object' && member !== null && !Object.isFrozen(member)) deepFreeze(member);
 }
 
 function splitScope(value: string): string[] {

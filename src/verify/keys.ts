@@ -1,4 +1,4 @@
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwksCache, type ExportedJWKSCache, type JSONWebKeySet, type JWKSCacheInput, type JWTVerifyGetKey } from 'jose';
 import { TokenVerificationError } from './errors.js';
 
 /** Where verification keys come from. `refresh` refetches a remote set unless it is cooling down. */
@@ -6,17 +6,24 @@ export interface KeySource {
   getKey: JWTVerifyGetKey;
   /** Resolves `true` when a fresh key set was fetched (worth retrying), `false` otherwise. */
   refresh(): Promise<boolean>;
+  /**
+   * The key set in use now, as an identity that changes whenever the set does; `undefined` when
+   * that cannot be known (a key function) or the set is due for a refetch. Verified tokens are
+   * remembered only under it (see cache.ts).
+   */
+  currentSet(): object | undefined;
 }
 
 const noRefresh = async () => false;
+const unknownSet = () => undefined;
 const localSets = new WeakMap<JSONWebKeySet, JWTVerifyGetKey>();
 
 /** A local key function or JWK Set (e.g. the co-located signer's public keys). Built once per set object. */
 export function localKeySource(keys: JWTVerifyGetKey | JSONWebKeySet): KeySource {
-  if (typeof keys === 'function') return { getKey: keys, refresh: noRefresh };
+  if (typeof keys === 'function') return { getKey: keys, refresh: noRefresh, currentSet: unknownSet };
   let getKey = localSets.get(keys);
   if (!getKey) localSets.set(keys, (getKey = createLocalJWKSet(keys)));
-  return { getKey, refresh: noRefresh };
+  return { getKey, refresh: noRefresh, currentSet: () => keys };
 }
 
 export interface RemoteKeySourceOptions {
@@ -51,8 +58,11 @@ export function remoteKeySource(url: string, options: RemoteKeySourceOptions): K
 }
 
 function createRemoteKeySource(url: string, options: RemoteKeySourceOptions): KeySource {
+  // jose stores every key set it fetches here: a new `jwks` object per fetch.
+  const fetched = {} as Partial<ExportedJWKSCache>;
   const set = createRemoteJWKSet(new URL(url), {
     cooldownDuration: options.cooldownSeconds * 1000,
+    [jwksCache]: fetched as JWKSCacheInput,
     ...(options.fetch ? { [customFetch]: options.fetch } : {}),
   });
   return {
@@ -75,6 +85,8 @@ function createRemoteKeySource(url: string, options: RemoteKeySourceOptions): Ke
       }
       return true;
     },
+    // Past its maximum age the set must be refetched (by jose, on the next key lookup): no hits.
+    currentSet: () => (set.fresh ? fetched.jwks : undefined),
   };
 }
 

@@ -9,6 +9,7 @@ import {
   type VerifyErrorCode,
   type VerifyOptions,
 } from '../../src/verify/index.js';
+import { createVerifiedTokenCache, MAX_CACHED_TOKEN_LENGTH } from '../../src/verify/cache.js';
 
 const ISSUER = 'https://as.example.com';
 const RESOURCE = 'https://mcp.example.com/mcp';
@@ -418,6 +419,129 @@ describe('verifyAccessToken: remote JWKS', () => {
     await expectCode(verifyAccessToken(await sign(es, localClaims(), { typ: 'JWT' }), remote(server)), 'wrong_type');
     await expectCode(verifyAccessToken(new UnsecuredJWT({}).encode(), remote(server)), 'unsupported_algorithm');
     expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe('createTokenVerifier: remembered verifications', () => {
+  it('a token presented again is answered from memory: the same frozen grant', async () => {
+    const verify = createTokenVerifier(base);
+    const token = await sign(es, localClaims());
+    const first = await verify(token);
+    expect(await verify(token)).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.claims) && Object.isFrozen(first.scopes)).toBe(true);
+    expect(() => first.scopes.push('admin')).toThrow(TypeError);
+  });
+
+  it('verifiedTokenCacheSize 0 and verifyAccessToken verify every time (equal grants, never the same object)', async () => {
+    const token = await sign(es, localClaims());
+    const verify = createTokenVerifier({ ...base, verifiedTokenCacheSize: 0 });
+    const first = await verify(token);
+    expect(await verify(token)).not.toBe(first);
+    expect(await verify(token)).toEqual(first);
+    expect(await verifyAccessToken(token, base)).not.toBe(await verifyAccessToken(token, base));
+  });
+
+  it('a key function is never remembered: its keys may change without notice', async () => {
+    const verify = createTokenVerifier({ ...base, keys: async () => crypto.subtle.importKey('jwk', es.publicJwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']) });
+    const token = await sign(es, localClaims());
+    expect(await verify(token)).not.toBe(await verify(token));
+  });
+
+  it('PR-4 RFC 7519 §4.1.4: expiry is checked again on every hit, with the same clock tolerance', async () => {
+    let clock = NOW;
+    const verify = createTokenVerifier({ ...base, now: () => clock });
+    const token = await sign(es, localClaims({ exp: NOW + 300 }));
+    const first = await verify(token);
+    clock = NOW + 329; // exp + tolerance (30 s) not reached yet
+    expect(await verify(token)).toBe(first);
+    clock = NOW + 330;
+    await expectCode(verify(token), 'expired');
+  });
+
+  it('PR-4 RFC 7519 §4.1.5: a clock that moves back re-verifies (nbf checked again)', async () => {
+    let clock = NOW;
+    const verify = createTokenVerifier({ ...base, now: () => clock });
+    const token = await sign(es, localClaims({ nbf: NOW }));
+    await verify(token);
+    clock = NOW - 31;
+    await expectCode(verify(token), 'not_yet_valid');
+  });
+
+  it('PR-4 key rotation: once the remote key set is reloaded without its key, a remembered token is refused', async () => {
+    const server = jwksServer([es.publicJwk]);
+    const verify = createTokenVerifier({ issuer: ISSUER, audience: RESOURCE, fetch: server.fetch, now, jwksCooldownSeconds: 0, jwksUri: 'https://keys.example/rotating' });
+    const token = await sign(es, localClaims());
+    await verify(token); // fetches the set: remembered from the next verification on, under that set
+    const second = await verify(token);
+    expect(await verify(token)).toBe(second);
+    const next = await makeKey('ES256', 'es-next');
+    server.jwks = { keys: [next.publicJwk] }; // es removed
+    expect((await verify(await sign(next, localClaims()))).sub).toBe('user-1'); // unknown kid: the set is reloaded
+    await expectCode(verify(token), 'unknown_key');
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it('PR-4: checkRevocation runs on every request, remembered or not', async () => {
+    let revoked = false;
+    const seen: McpGrant[] = [];
+    const verify = createTokenVerifier({ ...base, checkRevocation: async (grant) => (seen.push(grant), revoked) });
+    const token = await sign(es, localClaims());
+    await verify(token);
+    await verify(token);
+    revoked = true;
+    await expectCode(verify(token), 'revoked');
+    expect(seen).toHaveLength(3);
+    expect(seen[1]).toBe(seen[0]);
+  });
+
+  it('refused tokens are never remembered: a rejection stays a rejection', async () => {
+    const verify = createTokenVerifier(base);
+    const forged = await sign(other, localClaims());
+    for (let i = 0; i < 2; i++) await expectCode(verify(forged), 'invalid_signature');
+  });
+
+  it('verifiedTokenCacheSize must be a whole number >= 0', () => {
+    for (const size of [-1, 1.5, Number.NaN]) expect(() => createTokenVerifier({ ...base, verifiedTokenCacheSize: size })).toThrow(/verifiedTokenCacheSize/);
+  });
+});
+
+describe('createVerifiedTokenCache', () => {
+  const keySet = {};
+  const grant = (exp: number) => ({ exp }) as McpGrant;
+
+  it('keeps at most maxEntries, the oldest leaving first', () => {
+    const cache = createVerifiedTokenCache(2);
+    for (const token of ['a', 'b', 'c']) cache.set(token, grant(NOW + 60), keySet, NOW);
+    expect(cache.get('a', keySet, NOW, 0)).toBeUndefined();
+    expect(cache.get('b', keySet, NOW, 0)?.exp).toBe(NOW + 60);
+    expect(cache.get('c', keySet, NOW, 0)?.exp).toBe(NOW + 60);
+  });
+
+  it('answers only under the key set that verified the token, and forgets it otherwise', () => {
+    const cache = createVerifiedTokenCache(10);
+    cache.set('a', grant(NOW + 60), keySet, NOW);
+    expect(cache.get('a', {}, NOW, 0)).toBeUndefined();
+    expect(cache.get('a', keySet, NOW, 0)).toBeUndefined();
+    expect(cache.get('a', undefined, NOW, 0)).toBeUndefined();
+  });
+
+  it('stores nothing without a known key set or for a token over MAX_CACHED_TOKEN_LENGTH', () => {
+    const cache = createVerifiedTokenCache(10);
+    cache.set('a', grant(NOW + 60), undefined, NOW);
+    const long = 'x'.repeat(MAX_CACHED_TOKEN_LENGTH + 1);
+    cache.set(long, grant(NOW + 60), keySet, NOW);
+    cache.set('x'.repeat(MAX_CACHED_TOKEN_LENGTH), grant(NOW + 60), keySet, NOW);
+    expect(cache.get('a', keySet, NOW, 0)).toBeUndefined();
+    expect(cache.get(long, keySet, NOW, 0)).toBeUndefined();
+    expect(cache.get('x'.repeat(MAX_CACHED_TOKEN_LENGTH), keySet, NOW, 0)).toBeDefined();
+  });
+
+  it('RFC 7519 §4.1.4: an entry is valid while exp > now - tolerance, like jose', () => {
+    const cache = createVerifiedTokenCache(10);
+    cache.set('a', grant(NOW), keySet, NOW - 10);
+    expect(cache.get('a', keySet, NOW + 4, 5)).toBeDefined();
+    expect(cache.get('a', keySet, NOW + 5, 5)).toBeUndefined();
+    expect(cache.get('a', keySet, NOW, 5)).toBeUndefined(); // forgotten once expired
   });
 });
 

@@ -5,7 +5,7 @@ import { createServiceFactory, type LoadedKeys, type Services } from './services
 import { createTokenVerifier, type McpGrant, type VerifyOptions } from './verify/index.js';
 import { requireMcpAuth, type HonoMcpAuthOptions, type McpAuthEnv } from './middleware/hono.js';
 import { protectedResourceMetadataUrl } from './protocol/resource-metadata.js';
-import { cors, corsPreflight, CORS_RESPONSE_HEADERS, rateLimit, type AppEnv } from './routes/http.js';
+import { cors, corsPreflight, corsResponseHeaders, rateLimit, type AppEnv } from './routes/http.js';
 import { effectiveLimit, type RateLimitedEndpoint } from './rate-limit/limits.js';
 import { authorizationServerMetadata, protectedResourceDocuments } from './routes/metadata.js';
 import { registerClient } from './routes/register.js';
@@ -76,14 +76,15 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     await next();
   };
   /** The middleware of one endpoint: CORS (never on authorize), services, its rate limit if any. */
-  const chain = (endpoint: RateLimitedEndpoint, { withCors = true, needsServices = true } = {}): MiddlewareHandler<AppEnv>[] => {
+  const chain = (endpoint: RateLimitedEndpoint, { withCors = true, needsServices = true, authenticatesClients = false } = {}): MiddlewareHandler<AppEnv>[] => {
     const limit = effectiveLimit(endpoint, options.rateLimits);
-    return [...(withCors ? [cors()] : []), ...(needsServices || limit ? [withServices] : []), ...(limit ? [rateLimit(endpoint, limit)] : [])];
+    return [...(withCors ? [cors(corsResponseHeaders({ authenticatesClients, rateLimited: limit !== undefined }))] : []), ...(needsServices || limit ? [withServices] : []), ...(limit ? [rateLimit(endpoint, limit)] : [])];
   };
   /** A document that never changes while the isolate lives: serialised once, CORS headers included. */
   const serveStatic = (path: string, document: unknown) => {
     const body = JSON.stringify(document);
-    const headers = { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=3600', ...CORS_RESPONSE_HEADERS };
+    const rateLimited = effectiveLimit('other', options.rateLimits) !== undefined;
+    const headers = { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=3600', ...corsResponseHeaders({ rateLimited }) };
     const limited = chain('other', { withCors: false, needsServices: false });
     if (limited.length > 0) app.use(path, ...limited);
     app.get(path, () => new Response(body, { headers }));
@@ -94,7 +95,7 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
   for (const path of paths.asMetadata) serveStatic(path, metadata);
   // This is not an OpenID Provider: the OIDC discovery document does not exist (404, never 5xx).
   for (const path of paths.oidc) {
-    app.use(path, cors());
+    app.use(path, cors(corsResponseHeaders({})));
     app.get(path, () => new OAuthError('not_found', 'This server is an OAuth 2.1 authorization server, not an OpenID Provider.').toResponse());
   }
   for (const [path, document] of protectedResourceDocuments(options)) serveStatic(path, document);
@@ -116,11 +117,11 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     app.get(paths.upstreamCallback, finishUpstreamConsent);
   }
 
-  app.use(paths.token, ...chain('token'));
+  app.use(paths.token, ...chain('token', { authenticatesClients: true }));
   app.post(paths.token, issueToken);
-  app.use(paths.introspect, ...chain('introspect'));
+  app.use(paths.introspect, ...chain('introspect', { authenticatesClients: true }));
   app.post(paths.introspect, introspectToken);
-  app.use(paths.revoke, ...chain('revoke'));
+  app.use(paths.revoke, ...chain('revoke', { authenticatesClients: true }));
   app.post(paths.revoke, revokeToken);
 
   // RFC 9110 §15.5.6: a known endpoint with the wrong method is 405, not 404.

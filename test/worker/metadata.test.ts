@@ -127,10 +127,15 @@ describe('RFC 9728 protected resource metadata (PR-1, PR-3, AS-3)', () => {
 
 describe('AS-18 CORS (RFC 9700 §2.6)', () => {
   const ORIGIN = { Origin: 'https://browser-client.example' };
-  const corsEndpoints: [string, () => Promise<Response>][] = [
-    ['AS metadata', () => call(AS_METADATA, { headers: ORIGIN })],
-    ['PRM', () => call('/.well-known/oauth-protected-resource/mcp', { headers: ORIGIN })],
-    ['JWKS', () => call('/.well-known/jwks.json', { headers: ORIGIN })],
+  // What each response can carry, to be readable by a browser client: the rate-limit fields
+  // everywhere here (the default limits apply); the client-authentication challenge and the
+  // grant authority's Retry-After where clients authenticate.
+  const RATE_LIMIT = ['RateLimit', 'RateLimit-Policy', 'Retry-After'];
+  const CLIENT_AUTH = ['WWW-Authenticate', 'RateLimit', 'RateLimit-Policy', 'Retry-After'];
+  const corsEndpoints: [string, () => Promise<Response>, string[]][] = [
+    ['AS metadata', () => call(AS_METADATA, { headers: ORIGIN }), RATE_LIMIT],
+    ['PRM', () => call('/.well-known/oauth-protected-resource/mcp', { headers: ORIGIN }), RATE_LIMIT],
+    ['JWKS', () => call('/.well-known/jwks.json', { headers: ORIGIN }), RATE_LIMIT],
     [
       'register',
       () =>
@@ -139,19 +144,32 @@ describe('AS-18 CORS (RFC 9700 §2.6)', () => {
           headers: { ...ORIGIN, 'Content-Type': 'application/json' },
           body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9999/callback'], token_endpoint_auth_method: 'none' }),
         }),
+      RATE_LIMIT,
     ],
-    ['token', () => postForm('/token', { grant_type: 'authorization_code', client_id: 'nobody' }, ORIGIN)],
-    ['introspect', () => postForm('/introspect', { token: 'x' }, ORIGIN)],
-    ['revoke', () => postForm('/revoke', { token: 'x' }, ORIGIN)],
+    ['token', () => postForm('/token', { grant_type: 'authorization_code', client_id: 'nobody' }, ORIGIN), CLIENT_AUTH],
+    ['introspect', () => postForm('/introspect', { token: 'x' }, ORIGIN), CLIENT_AUTH],
+    ['revoke', () => postForm('/revoke', { token: 'x' }, ORIGIN), CLIENT_AUTH],
   ];
 
-  for (const [name, send] of corsEndpoints) {
-    it(`AS-18: ${name} responses carry Access-Control-Allow-Origin and expose WWW-Authenticate`, async () => {
+  for (const [name, send, exposed] of corsEndpoints) {
+    it(`AS-18: ${name} responses carry Access-Control-Allow-Origin and expose ${exposed.join(', ')}`, async () => {
       const res = await send();
       expect(res.headers.get('Access-Control-Allow-Origin')).toBe('*');
-      expect(res.headers.get('Access-Control-Expose-Headers')).toMatch(/WWW-Authenticate/i);
+      expect(res.headers.get('Access-Control-Expose-Headers')?.split(', ')).toEqual(exposed);
     });
   }
+
+  it('AS-18: without rate limits the discovery documents expose no header (they send none worth reading)', async () => {
+    const app = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read'], rateLimits: { enabled: false } }).app;
+    for (const path of [AS_METADATA, '/.well-known/oauth-protected-resource/mcp']) {
+      const res = await app.request(path, { headers: ORIGIN }, bindings);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('Access-Control-Allow-Origin')).toBe('*');
+      expect(res.headers.has('Access-Control-Expose-Headers')).toBe(false);
+    }
+    const token = await app.request('/token', { method: 'POST', headers: ORIGIN }, bindings);
+    expect(token.headers.get('Access-Control-Expose-Headers')).toBe('WWW-Authenticate, Retry-After');
+  });
 
   for (const path of [AS_METADATA, '/.well-known/jwks.json', '/register', '/token', '/introspect', '/revoke']) {
     it(`AS-18: preflight OPTIONS ${path} allows the MCP-Protocol-Version request header`, async () => {

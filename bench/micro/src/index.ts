@@ -7,8 +7,9 @@
 //   jose-key        jwtVerify(token, CryptoKey, {issuer, audience, algorithms})
 //   jose-jwks       jwtVerify(token, createLocalJWKSet(jwks), {issuer, audience, algorithms})
 //                   the same key source our verifier uses: the baseline for the overhead target
-//   verifier        createTokenVerifier({issuer, audience, algorithms, keys: jwks})
-//   verifier-protect  the verifier exactly as auth.protect() builds it (key function, clock, tolerance 0)
+//   verifier        createTokenVerifier({issuer, audience, algorithms, keys: jwks}), verifying every
+//                   time (verifiedTokenCacheSize: 0), like every variant below unless "remembered"
+//   verifier-protect  the verifier as auth.protect() builds it (clock, tolerance 0)
 //   verifyAccessToken one-shot: options resolved on every call
 //   authenticator   createRequestAuthenticator: Bearer parsing + verification + scope check
 //   hono-floor      a Hono app answering GET /x, no auth (Request construction + routing; the
@@ -18,6 +19,8 @@
 //   hono-protect    the same with requireMcpAuth in front: the whole middleware
 //   mcp-auth-protect  the same with createMcpAuth(...).protect() in front, as bench/ours mounts it
 //                   (services and cached signing keys looked up per request)
+//   verifier-remembered, mcp-auth-protect-remembered  the default configuration: the token,
+//                   presented again, is answered from the verifier's memory (no signature check)
 import { Hono } from 'hono';
 import { createMcpAuth, customPrincipal, McpAuthState } from 'mcp-auth-edge';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
@@ -50,14 +53,13 @@ async function setup(env: Record<string, unknown>): Promise<Record<string, Run>>
   const getKey = createLocalJWKSet(jwks);
   const joseOptions = { issuer: ISSUER, audience: AUDIENCE, algorithms: ['ES256'] };
   const verifyOptions: VerifyOptions = { issuer: ISSUER, audience: AUDIENCE, algorithms: ['ES256'], keys: jwks };
-  const verifier = createTokenVerifier(verifyOptions);
+  const verifier = createTokenVerifier({ ...verifyOptions, verifiedTokenCacheSize: 0 });
+  const remembering = createTokenVerifier(verifyOptions);
   const protectVerifier = createTokenVerifier({
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    algorithms: ['ES256'],
-    keys: (header, t) => getKey(header, t),
+    ...verifyOptions,
     now: () => Math.floor(Date.now() / 1000),
     clockToleranceSeconds: 0,
+    verifiedTokenCacheSize: 0,
   });
   const authenticate = createRequestAuthenticator({ verifier: protectVerifier, scopes: ['mcp:tools:read'], resourceMetadataUrl: METADATA });
   const bearer = `Bearer ${token}`;
@@ -82,7 +84,8 @@ async function setup(env: Record<string, unknown>): Promise<Record<string, Run>>
     rateLimits: { enabled: false },
     log: false,
   });
-  const colocated = new Hono().get('/x', auth.protect({ scopes: ['mcp:tools:read'] }), (c) => c.text('pong'));
+  const colocated = new Hono().get('/x', auth.protect({ scopes: ['mcp:tools:read'], verifiedTokenCacheSize: 0 }), (c) => c.text('pong'));
+  const colocatedRemembering = new Hono().get('/x', auth.protect({ scopes: ['mcp:tools:read'] }), (c) => c.text('pong'));
   const request = () => new Request('https://mcp.example.com/x', { headers: { Authorization: bearer } });
   const expectOk = (res: Response | Promise<Response>) =>
     Promise.resolve(res).then((r) => {
@@ -104,6 +107,8 @@ async function setup(env: Record<string, unknown>): Promise<Record<string, Run>>
     'hono-jose': () => expectOk(minimal.fetch(request())),
     'hono-protect': () => expectOk(guarded.fetch(request())),
     'mcp-auth-protect': () => expectOk(colocated.fetch(request(), env)),
+    'verifier-remembered': () => remembering(token),
+    'mcp-auth-protect-remembered': () => expectOk(colocatedRemembering.fetch(request(), env)),
   };
 }
 

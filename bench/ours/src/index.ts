@@ -2,6 +2,7 @@
 //
 //   /…                 the authorization server at issuer BASE_URL, rate limits OFF
 //   GET /mcp-ping      protected by auth.protect() (needs mcp:tools:read), answers "pong"
+//   GET /mcp-ping-every-time  the same with verifiedTokenCacheSize: 0: a signature check per request
 //   GET /ping          the same trivial handler without auth: the floor
 //   GET /mcp-jose      reference only: the least a verifying Hono middleware can do (read the
 //                      header, jose.jwtVerify against the issuer's JWKS, set a variable)
@@ -39,6 +40,7 @@ function build(base: string): { main: Hono<{ Bindings: Env }>; limited: Hono<{ B
   const main = new Hono<{ Bindings: Env }>();
   main.route('/', auth.app);
   main.get('/mcp-ping', auth.protect({ scopes: ['mcp:tools:read'] }), (c) => c.text('pong'));
+  main.get('/mcp-ping-every-time', auth.protect({ scopes: ['mcp:tools:read'], verifiedTokenCacheSize: 0 }), (c) => c.text('pong'));
   main.get('/ping', (c) => c.text('pong'));
   let jwks: Promise<JWTVerifyGetKey> | undefined;
   const joseOptions = { issuer: base, audience: `${base}/mcp-ping`, algorithms: ['ES256'] };

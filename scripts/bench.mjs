@@ -497,7 +497,7 @@ function report(run) {
   out.push(microTable(micro));
   out.push('');
   out.push('| bundle (wrangler deploy --dry-run) | raw | gzip | minified + gzip |', '|---|--:|--:|--:|');
-  const labels = { standalone: 'mcp-auth-edge stand-alone worker (src/index.ts)', ours: 'bench/ours (createMcpAuth + 2 routes)', theirs: 'bench/theirs (OAuthProvider + 2 routes)' };
+  const labels = { standalone: 'mcp-auth-edge stand-alone worker (src/index.ts)', ours: 'bench/ours (createMcpAuth, a second issuer, 4 routes)', theirs: 'bench/theirs (OAuthProvider + 2 routes)' };
   for (const [name, s] of Object.entries(bundleSizes)) out.push(`| ${labels[name]} | ${fmt.kib(s.bytes)} | ${fmt.kib(s.gzipBytes)} | ${fmt.kib(s.minified.gzipBytes)} |`);
   out.push('');
   const before = (id) => run.previous?.evaluation.targets.find((t) => t.id === id);

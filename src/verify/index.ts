@@ -190,14 +190,22 @@ function canonicalAudience(audience: string): string | undefined {
 
 async function verifyWithConfig(token: string, config: Config): Promise<McpGrant> {
   const { cache } = config;
-  let grant: McpGrant | undefined;
-  if (cache) {
-    // Read before verifying: a set replaced meanwhile must not vouch for this verification.
-    const keySet = config.keys.currentSet();
-    const now = config.now();
-    grant = cache.get(token, keySet, now, config.tolerance);
-    if (!grant) cache.set(token, (grant = await verifySignature(token, config)), keySet, now);
-  } else grant = await verifySignature(token, config);
+  // Read before verifying: a key set replaced meanwhile must not vouch for this verification.
+  const keySet = cache && config.keys.currentSet();
+  const now = cache ? config.now() : 0;
+  let grant = cache?.get(token, keySet, now, config.tolerance);
+  if (!grant) {
+    const options = joseOptions(config);
+    let payload: JWTPayload;
+    try {
+      // The common case, with no async layer of ours between this and jose.
+      payload = (await jwtVerify(token, config.getKey, options)).payload;
+    } catch (err) {
+      payload = await verifyAfterFailure(token, err, config, options);
+    }
+    grant = toGrant(token, payload, config);
+    cache?.set(token, grant, keySet, now);
+  }
   if (config.checkRevocation) {
     let revoked: boolean;
     try {
@@ -209,19 +217,6 @@ async function verifyWithConfig(token: string, config: Config): Promise<McpGrant
     if (revoked) throw new TokenVerificationError('revoked', 'The access token has been revoked');
   }
   return grant;
-}
-
-/** The signature and every claim check: the work a remembered token skips. */
-async function verifySignature(token: string, config: Config): Promise<McpGrant> {
-  const options = joseOptions(config);
-  let payload: JWTPayload;
-  try {
-    // The common case, with no async layer of ours between this and jose.
-    payload = (await jwtVerify(token, config.getKey, options)).payload;
-  } catch (err) {
-    payload = await verifyAfterFailure(token, err, config, options);
-  }
-  return toGrant(token, payload, config);
 }
 
 /** RFC 8725 §3.1 (the allowlist decides, never the token) and §3.11 / RFC 9068 §4 (explicit typing). */

@@ -10,7 +10,8 @@ import type { McpGrant } from './index.js';
  * - expiry is checked again on every hit, with jose's rule (RFC 7519 §4.1.4); `nbf` and `iat`
  *   passed when the token was verified and stay passed while the clock moves forward;
  * - revocation checks are never cached: they run after this, on every request.
- * Only successes are stored, so a forged or foreign token can never take a place.
+ * Only successes are stored, so a forged or foreign token can never take a place. What is stored
+ * is frozen: requests presenting the same token share one grant.
  */
 export interface VerifiedTokenCache {
   get(token: string, keySet: object | undefined, now: number, tolerance: number): McpGrant | undefined;
@@ -40,7 +41,13 @@ export function createVerifiedTokenCache(maxEntries: number): VerifiedTokenCache
     set(token, grant, keySet, now) {
       if (keySet === undefined || token.length > MAX_CACHED_TOKEN_LENGTH) return;
       if (entries.size >= maxEntries && !entries.has(token)) entries.delete(entries.keys().next().value!);
+      deepFreeze(grant);
       entries.set(token, { grant, keySet, verifiedAt: now });
     },
   };
+}
+
+function deepFreeze(value: object): void {
+  Object.freeze(value);
+  for (const member of Object.values(value)) if (typeof member === 'object' && member !== null && !Object.isFrozen(member)) deepFreeze(member);
 }

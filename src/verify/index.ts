@@ -13,8 +13,8 @@ export { introspectionRevocationCheck, type IntrospectionRevocationCheckOptions 
 export { createScopeMatcher, type ScopeHierarchy } from './scopes.js';
 
 /**
- * The same shape whether the token came from the local signer or from Grantex. Frozen (with its
- * claims): a verified grant may be shared by every request that presents the same token.
+ * The same shape whether the token came from the local signer or from Grantex. A remembered
+ * grant is frozen, claims included: every request presenting the same token shares it.
  */
 export interface McpGrant {
   sub: string;
@@ -376,14 +376,7 @@ function toGrant(raw: string, claims: JWTPayload, config: Config): McpGrant {
   if (developerId !== undefined) grant.developerId = developerId;
   if (grantId !== undefined) grant.grantId = grantId;
   if (delegationDepth !== undefined) grant.delegationDepth = delegationDepth as number;
-  Object.freeze(scopes);
-  deepFreeze(claims);
-  return Object.freeze(grant);
-}
-
-function deepFreeze(value: object): void {
-  Object.freeze(value);
-  for (const member of Object.values(value)) if (typeof member === 'object' && member !== null && !Object.isFrozen(member)) deepFreeze(member);
+  return grant;
 }
 
 function splitScope(value: string): string[] {

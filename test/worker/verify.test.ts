@@ -438,6 +438,7 @@ describe('createTokenVerifier: remembered verifications', () => {
     const first = await verify(token);
     expect(await verify(token)).not.toBe(first);
     expect(await verify(token)).toEqual(first);
+    expect(Object.isFrozen(first)).toBe(false); // shared with nobody
     expect(await verifyAccessToken(token, base)).not.toBe(await verifyAccessToken(token, base));
   });
 

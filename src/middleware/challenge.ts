@@ -54,6 +54,14 @@ export type BearerCredentials = { token: string } | { missing: true } | { invali
  * Several header values (Node's `headersDistinct`) are joined the way `fetch` joins them.
  */
 export function readBearerCredentials(header: string | readonly string[] | null | undefined): BearerCredentials {
+  const credentials = readBearerValue(header);
+  return 'token' in credentials && !B64TOKEN.test(credentials.token) ? NOT_ONE_TOKEN : credentials;
+}
+
+const NOT_ONE_TOKEN = { invalid: 'The Authorization header must carry exactly one Bearer token' };
+
+/** `readBearerCredentials` without the b64token syntax check. */
+function readBearerValue(header: string | readonly string[] | null | undefined): BearerCredentials {
   const value = (typeof header === 'string' ? header : header?.join(', '))?.trim();
   if (!value) return { missing: true };
   const space = value.indexOf(' ');
@@ -61,7 +69,6 @@ export function readBearerCredentials(header: string | readonly string[] | null 
   if (scheme.toLowerCase() !== 'bearer') return { missing: true };
   const token = space === -1 ? '' : value.slice(space + 1).trimStart();
   if (token === '') return { invalid: 'The Bearer credentials are empty' };
-  if (!B64TOKEN.test(token)) return { invalid: 'The Authorization header must carry exactly one Bearer token' };
   return { token };
 }
 
@@ -124,17 +131,20 @@ export function createRequestAuthenticator(options: RequireMcpAuthOptions): Requ
     return built;
   };
   const configured = challengesFor(options.scopes ?? []);
+  const malformed = (description: string) => errorFailure(400, 'invalid_request', description, [['resource_metadata', resourceMetadata]]);
 
   return async function authenticate(authorization, scopes) {
     const { required, challengeScope, missing, insufficient } = scopes ? challengesFor(scopes) : configured;
-    const credentials = readBearerCredentials(authorization);
+    const credentials = readBearerValue(authorization);
     if ('missing' in credentials) return { ok: false, failure: missing };
-    if ('invalid' in credentials)
-      return { ok: false, failure: errorFailure(400, 'invalid_request', credentials.invalid, [['resource_metadata', resourceMetadata]]) };
+    if ('invalid' in credentials) return { ok: false, failure: malformed(credentials.invalid) };
     let grant: McpGrant;
     try {
       grant = await verify(credentials.token);
     } catch (err) {
+      // RFC 6750 §2.1 syntax, checked only once verification failed: a token that verifies is a
+      // JWS compact serialisation, always within b64token. The answer is the same either way.
+      if (!B64TOKEN.test(credentials.token)) return { ok: false, failure: malformed(NOT_ONE_TOKEN.invalid) };
       if (!(err instanceof TokenVerificationError)) throw err;
       return { ok: false, failure: verificationFailure(err, resourceMetadata, challengeScope) };
     }

@@ -43,6 +43,7 @@ const CONFIG = {
   connections: 32,
   warmupSeconds: QUICK ? 0.5 : 1,
   seconds: QUICK ? 1 : 2,
+  settleSeconds: QUICK ? 0 : 0.5, // idle before each measured run
   rounds: QUICK ? 1 : 5, // groups of stateless scenarios
   codeRounds: QUICK ? 1 : 3, // code exchange and refresh: each round prepares fresh codes
   microRounds: QUICK ? 3 : 11,
@@ -280,7 +281,7 @@ function grantBudget() {
 
 /**
  * Measures a group of scenarios: a warm-up run of each (scenario, side), then `rounds` rounds in
- * which every (scenario, side) runs once, the order rotating from round to round. Runs that
+ * which every (scenario, side) runs once, the scenarios rotating and the sides alternating. Runs that
  * share a round ran within seconds of each other, so ratios are taken within a round (paired)
  * and their median kept: steadier than a ratio of medians when the machine drifts.
  */
@@ -300,12 +301,18 @@ async function measureGroup(group, sides) {
   }
   const rounds = group.some((scenario) => scenario.prepare || scenario.opensGrants) ? CONFIG.codeRounds : CONFIG.rounds;
   for (let round = 0; round < rounds; round++) {
-    const shift = round % cells.length;
-    const order = [...cells.slice(shift), ...cells.slice(0, shift)];
-    if (round % 2 === 1) order.reverse();
-    for (const cell of order) {
-      if (cell.scenario.prepare) await cell.scenario.prepare(cell.side, cell.perRun);
-      cell.runs.push(await runOnce(cell.side, cell.scenario, CONFIG.seconds));
+    // The scenarios in rotating order; the two sides of one scenario back to back, the side that
+    // goes first alternating from round to round (ABBA), after a pause that lets the previous
+    // run's leftover work (garbage collection, storage flushes) finish in either process.
+    const shift = round % group.length;
+    for (const scenario of [...group.slice(shift), ...group.slice(0, shift)]) {
+      const pair = cells.filter((cell) => cell.scenario === scenario);
+      if (round % 2 === 1) pair.reverse();
+      for (const cell of pair) {
+        if (cell.scenario.prepare) await cell.scenario.prepare(cell.side, cell.perRun);
+        await sleep(CONFIG.settleSeconds);
+        cell.runs.push(await runOnce(cell.side, cell.scenario, CONFIG.seconds));
+      }
     }
   }
   for (const [side, batch] of held) side.grants.release(batch);
@@ -472,7 +479,7 @@ function report(run) {
   );
   out.push(
     `Load: autocannon, ${config.connections} connections over 127.0.0.1; per group of scenarios a ${config.warmupSeconds} s warm-up of each, then ${config.rounds} rounds ` +
-      `(${config.codeRounds} for the code exchange and refresh) in which every scenario of the group runs ${config.seconds} s on each side, in rotating order. ` +
+      `(${config.codeRounds} for the code exchange and refresh) in which every scenario of the group runs ${config.seconds} s on each side: scenarios in rotating order, the two sides back to back, the first side alternating, ${config.settleSeconds} s idle before each run. ` +
       'req/s and latencies: medians of the rounds; ours/theirs: median of the per-round ratios. Our rate limits OFF except in the `token-rl` row; our audit log off.',
   );
   out.push('');

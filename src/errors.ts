@@ -1,3 +1,5 @@
+import { errorFields, log } from './log.js';
+
 /** RFC 6749 §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2, RFC 8707 §2, RFC 7009 §2.2.1 error codes. */
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -28,6 +30,20 @@ const defaultStatus: Partial<Record<OAuthErrorCode, number>> = {
 };
 
 /**
+ * RFC 6749 §5.2: `error_description` may contain only %x20-21 / %x23-5B / %x5D-7E (printable
+ * ASCII without the double quote and the backslash). Every description is brought into that set
+ * where it is made, whatever text (or caller input) went into it: quotes become apostrophes,
+ * the section sign becomes "section", anything else outside the set becomes "?".
+ */
+export function toDescriptionCharset(text: string): string {
+  return text
+    .replace(/"/g, "'")
+    .replace(/\\/g, '/')
+    .replace(/§ ?/g, 'section ')
+    .replace(/[^\x20-\x7E]/g, '?');
+}
+
+/**
  * The one error type of the project. Its `description` is always safe to show to the
  * OAuth client; anything that is not an OAuthError is rendered as `server_error` and its
  * details go to the log only.
@@ -36,12 +52,16 @@ export class OAuthError extends Error {
   readonly status: number;
   readonly headers: Record<string, string>;
 
+  readonly description?: string;
+
   constructor(
     readonly code: OAuthErrorCode,
-    readonly description?: string,
+    description?: string,
     init: { status?: number; headers?: Record<string, string> } = {},
   ) {
-    super(description ? `${code}: ${description}` : code);
+    const safe = description === undefined ? undefined : toDescriptionCharset(description);
+    super(safe ? `${code}: ${safe}` : code);
+    this.description = safe;
     this.name = 'OAuthError';
     this.status = init.status ?? defaultStatus[code] ?? 400;
     this.headers = init.headers ?? {};
@@ -64,12 +84,8 @@ export class OAuthError extends Error {
 }
 
 /** Turns any thrown value into the RFC 6749 §5.2 response; unknown errors never leak details. */
-export function errorResponse(err: unknown, log: (message: string, err: unknown) => void = defaultLog): Response {
+export function errorResponse(err: unknown): Response {
   if (err instanceof OAuthError) return err.toResponse();
-  log('mcp-auth-edge: unexpected error', err);
+  log.error('unexpected error', errorFields(err));
   return new OAuthError('server_error', 'The server encountered an unexpected condition.').toResponse();
-}
-
-function defaultLog(message: string, err: unknown): void {
-  console.error(message, err);
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createMcpAuth } from '../../src/create-mcp-auth';
 import { errorResponse, OAuthError } from '../../src/errors';
 import type { ClientStore } from '../../src/storage/client-store';
@@ -56,7 +56,9 @@ describe('OAuthError renders RFC 6749 §5.2 (AS-12)', () => {
 
   it('design (errors safe to expose): errorResponse turns an unknown exception into 500 server_error, logging the details and showing none', async () => {
     const logged: unknown[] = [];
-    const res = errorResponse(new Error('secret detail: db password hunter2'), (_message, err) => logged.push(err));
+    const spy = vi.spyOn(console, 'error').mockImplementation((line: unknown) => void logged.push(line));
+    const res = errorResponse(new Error('secret detail: db password hunter2'));
+    spy.mockRestore();
     expect(res.status).toBe(500);
     expect(res.headers.get('Cache-Control')).toBe('no-store');
     const text = await res.text();
@@ -69,7 +71,9 @@ describe('OAuthError renders RFC 6749 §5.2 (AS-12)', () => {
 
   it('design: errorResponse passes an OAuthError through unchanged and logs nothing', async () => {
     const logged: unknown[] = [];
-    const res = errorResponse(new OAuthError('invalid_scope', 'nope'), (_m, err) => logged.push(err));
+    const spy = vi.spyOn(console, 'error').mockImplementation((line: unknown) => void logged.push(line));
+    const res = errorResponse(new OAuthError('invalid_scope', 'nope'));
+    spy.mockRestore();
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: 'invalid_scope', error_description: 'nope' });
     expect(logged).toEqual([]);

@@ -24,18 +24,20 @@ const INVALID_CODE = 'The authorization code is invalid, expired or already used
 
 /**
  * Pure decision for redeeming an authorization code (OAuth 2.1 §4.1.3, RFC 7636 §4.6,
- * RFC 8707 §2.2). A failed attempt leaves the code redeemable by the rightful client; a second
- * successful-looking redemption is a replay and revokes the grant.
+ * RFC 8707 §2.2). A failed attempt leaves the code redeemable by the rightful client. A used
+ * code is a replay, which revokes the grant, only when the presenter also proves it owns the
+ * code (client, redirect_uri, PKCE verifier; RFC 9700 §4.5.3): a code seen in a URL is not
+ * enough to end someone else's session.
  */
 export function decideCodeRedemption(grant: GrantRecord | undefined, input: CodeRedemptionInput): Decision {
   if (!grant || !timingSafeEqual(grant.code_hash, input.codeHash)) return reject('invalid_grant', INVALID_CODE);
   if (grant.client_id !== input.clientId) return reject('invalid_grant', INVALID_CODE);
-  if (grant.code_redeemed_at !== null) return { outcome: 'replay' };
-  if (input.now >= grant.code_expires_at) return reject('invalid_grant', INVALID_CODE);
   if (input.redirectUri !== undefined && input.redirectUri !== grant.redirect_uri)
     return reject('invalid_grant', 'redirect_uri does not match the authorization request.');
   if (!timingSafeEqual(grant.code_challenge, input.verifierChallenge))
-    return reject('invalid_grant', 'code_verifier does not match the code_challenge (RFC 7636 §4.6).');
+    return reject('invalid_grant', 'code_verifier does not match the code_challenge (RFC 7636 section 4.6).');
+  if (grant.code_redeemed_at !== null) return { outcome: 'replay' };
+  if (input.now >= grant.code_expires_at) return reject('invalid_grant', INVALID_CODE);
   if (input.resource !== undefined && !sameResource(input.resource, grant.resource))
     return reject('invalid_target', 'The token request may not widen or change the resource of the authorization.');
   return { outcome: 'issue' };

@@ -14,6 +14,8 @@ export interface WorkerEnv {
   DEFAULT_SCOPES?: string;
   ACCESS_TOKEN_TTL_SECONDS?: string;
   REFRESH_TOKEN_TTL_SECONDS?: string;
+  /** "always" (default) or "offline_access": refresh tokens only for grants with offline_access. */
+  REFRESH_TOKENS?: string;
   CODE_TTL_SECONDS?: string;
   SIGNING_ALGORITHM?: string;
   /** Secret: a private JWK (scripts/generate-signing-key.mjs). */
@@ -97,6 +99,7 @@ export function optionsFromEnv(env: WorkerEnv): McpAuthOptions {
     defaultScopes: list(env.DEFAULT_SCOPES),
     accessTokenTtlSeconds: seconds(env.ACCESS_TOKEN_TTL_SECONDS),
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL_SECONDS),
+    refreshTokens: env.REFRESH_TOKENS as McpAuthOptions['refreshTokens'],
     codeExpirationSeconds: seconds(env.CODE_TTL_SECONDS),
     signing: { algorithm: env.SIGNING_ALGORITHM as 'ES256' | undefined, privateJwk: env.SIGNING_PRIVATE_JWK },
     registration: { enabled: env.REGISTRATION !== 'off' },

@@ -4,6 +4,7 @@ import type { RateLimitOptions } from './rate-limit/limits.js';
 import type { AuditEvent, RevocationEvent, TokenIssuedEvent } from './events.js';
 import type { SigningAlgorithm } from './tokens/signing-keys.js';
 import type { GrantexAuthority } from './authority/grantex.js';
+import type { RefreshTokenPolicy } from './grants/authorization-code.js';
 import type { ClientMetadataDocumentOptions } from './storage/client-metadata-documents.js';
 import { checkRedirectUriSyntax, isLoopbackHost } from './protocol/redirect-uri.js';
 import { OAuthError } from './errors.js';
@@ -29,6 +30,12 @@ export interface McpAuthOptions {
   scopeDescriptions?: Record<string, string>;
   accessTokenTtlSeconds?: number;
   refreshTokenTtlSeconds?: number;
+  /**
+   * Which grants get a refresh token (clients registered for the refresh_token grant only).
+   * `always` (default): every one, since MCP SDK clients do not ask for `offline_access`.
+   * `offline_access`: only grants that include `offline_access` (MCP 2026-07-28); it must be in `scopes`.
+   */
+  refreshTokens?: RefreshTokenPolicy;
   /** Lifetime of authorization codes; at most 600 (OAuth 2.1 §4.1.2). */
   codeExpirationSeconds?: number;
   signing?: {
@@ -78,6 +85,7 @@ export interface ResolvedOptions {
   scopeDescriptions: Record<string, string>;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  refreshTokens: RefreshTokenPolicy;
   codeExpirationSeconds: number;
   signingAlgorithm: SigningAlgorithm;
   privateJwk?: JsonWebKey;
@@ -151,6 +159,10 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
   const codeExpirationSeconds = positiveInt('codeExpirationSeconds', options.codeExpirationSeconds, 600, 600);
   const accessTokenTtlSeconds = positiveInt('accessTokenTtlSeconds', options.accessTokenTtlSeconds, 900, 86_400);
   const refreshTokenTtlSeconds = positiveInt('refreshTokenTtlSeconds', options.refreshTokenTtlSeconds, 30 * 86_400);
+  const refreshTokens = options.refreshTokens ?? 'always';
+  if (refreshTokens !== 'always' && refreshTokens !== 'offline_access') fail(`refreshTokens must be "always" or "offline_access"`);
+  if (refreshTokens === 'offline_access' && !options.scopes.includes('offline_access'))
+    fail('refreshTokens: "offline_access" needs offline_access in `scopes`, or no client could ever get a refresh token');
 
   let privateJwk: JsonWebKey | undefined;
   if (typeof options.signing?.privateJwk === 'string') {
@@ -200,6 +212,7 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
     scopeDescriptions: options.scopeDescriptions ?? {},
     accessTokenTtlSeconds,
     refreshTokenTtlSeconds,
+    refreshTokens,
     codeExpirationSeconds,
     signingAlgorithm,
     privateJwk,

@@ -12,13 +12,25 @@ export interface CodeRedemptionInput {
   verifierChallenge: string;
   /** `resource` from the token request, when sent (RFC 8707 §2.2). */
   resource?: string;
+  /** When a client registered for the refresh grant gets a refresh token; default `always`. */
+  refreshTokens?: RefreshTokenPolicy;
   now: number;
 }
+
+/**
+ * `always`: every client registered for the refresh_token grant gets a refresh token.
+ * `offline_access`: only when the grant includes `offline_access` (MCP 2026-07-28, as in
+ * OpenID Connect Core §11).
+ */
+export type RefreshTokenPolicy = 'always' | 'offline_access';
 
 export type Decision =
   | { outcome: 'issue' }
   | { outcome: 'reject'; error: OAuthErrorCode; description: string }
   | { outcome: 'replay' };
+
+/** A redemption's decision; `refreshToken` says whether the grant may start a refresh family. */
+export type CodeDecision = Exclude<Decision, { outcome: 'issue' }> | { outcome: 'issue'; refreshToken: boolean };
 
 const INVALID_CODE = 'The authorization code is invalid, expired or already used.';
 
@@ -29,7 +41,7 @@ const INVALID_CODE = 'The authorization code is invalid, expired or already used
  * code (client, redirect_uri, PKCE verifier; RFC 9700 §4.5.3): a code seen in a URL is not
  * enough to end someone else's session.
  */
-export function decideCodeRedemption(grant: GrantRecord | undefined, input: CodeRedemptionInput): Decision {
+export function decideCodeRedemption(grant: GrantRecord | undefined, input: CodeRedemptionInput): CodeDecision {
   if (!grant || !timingSafeEqual(grant.code_hash, input.codeHash)) return reject('invalid_grant', INVALID_CODE);
   if (grant.client_id !== input.clientId) return reject('invalid_grant', INVALID_CODE);
   if (input.redirectUri !== undefined && input.redirectUri !== grant.redirect_uri)
@@ -40,9 +52,10 @@ export function decideCodeRedemption(grant: GrantRecord | undefined, input: Code
   if (input.now >= grant.code_expires_at) return reject('invalid_grant', INVALID_CODE);
   if (input.resource !== undefined && !sameResource(input.resource, grant.resource))
     return reject('invalid_target', 'The token request may not widen or change the resource of the authorization.');
-  return { outcome: 'issue' };
+  const refreshToken = (input.refreshTokens ?? 'always') === 'always' || grant.scope.split(' ').includes('offline_access');
+  return { outcome: 'issue', refreshToken };
 }
 
-function reject(error: OAuthErrorCode, description: string): Decision {
+function reject(error: OAuthErrorCode, description: string): Extract<Decision, { outcome: 'reject' }> {
   return { outcome: 'reject', error, description };
 }

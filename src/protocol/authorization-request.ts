@@ -62,8 +62,9 @@ export function checkAuthorizationRequest(
   const codeChallenge = checkCodeChallenge(params.get('code_challenge') ?? undefined, params.get('code_challenge_method') ?? undefined);
   const state = params.get('state') ?? undefined;
   if (state !== undefined && state.length > MAX_STATE) throw new OAuthError('invalid_request', `state must be at most ${MAX_STATE} characters.`);
-  const scopes = resolveRequestedScopes(parseScope(params.get('scope')), server.scopes, server.defaultScopes);
-  if (scopes.length === 0) throw new OAuthError('invalid_scope', 'No scope was requested and no default scope is configured.');
+  // RFC 7591 §2: the client's registered `scope` bounds what it may request.
+  const scopes = resolveRequestedScopes(parseScope(params.get('scope')), server.scopes, server.defaultScopes, client.scope);
+  if (scopes.length === 0) throw new OAuthError('invalid_scope', 'No scope was requested and no default scope is configured for this client.');
   const resource = resolveResource(params.getAll('resource'), server.resources);
   return { clientId: client.client_id, redirectUri, scopes, resource, state, codeChallenge };
 }

@@ -11,13 +11,26 @@ export function formatScope(scopes: readonly string[]): string {
 }
 
 /**
- * Scopes for an authorization request: the requested ones, all of them supported, or the
- * defaults when none are requested (RFC 6749 §3.3).
+ * The scopes a client registered (RFC 7591 §2 `scope`), or undefined when it registered none
+ * (then every supported scope is open to it). An empty `scope` counts as none.
  */
-export function resolveRequestedScopes(requested: readonly string[], supported: readonly string[], defaults: readonly string[]): string[] {
-  if (requested.length === 0) return [...defaults];
+export function registeredScopes(scope: string | undefined): string[] | undefined {
+  const scopes = parseScope(scope);
+  return scopes.length > 0 ? scopes : undefined;
+}
+
+/**
+ * Scopes for an authorization request (RFC 6749 §3.3): the requested ones, all of them supported
+ * and, when the client registered a `scope` (RFC 7591 §2), all of them registered. Without a
+ * request, the defaults the client is registered for; that may be none, which the caller refuses.
+ */
+export function resolveRequestedScopes(requested: readonly string[], supported: readonly string[], defaults: readonly string[], registered?: string): string[] {
+  const allowed = registeredScopes(registered);
+  if (requested.length === 0) return defaults.filter((s) => !allowed || allowed.includes(s));
   const unknown = requested.filter((s) => !supported.includes(s));
   if (unknown.length > 0) throw new OAuthError('invalid_scope', `Unsupported scope: ${unknown.join(' ')}.`);
+  const unregistered = allowed ? requested.filter((s) => !allowed.includes(s)) : [];
+  if (unregistered.length > 0) throw new OAuthError('invalid_scope', `Scope not registered for this client: ${unregistered.join(' ')}.`);
   return [...requested];
 }
 

@@ -95,9 +95,10 @@ export class McpAuthState extends DurableObject {
       return { ok: false, error: 'invalid_grant', description: 'The authorization code was already used; the grant is revoked.', replay: true, grant };
     }
     if (decision.outcome === 'reject') return { ok: false, error: decision.error, description: decision.description, replay: false };
-    const refreshExpiresAt = input.refreshTokenHash ? (input.refreshExpiresAt ?? null) : null;
+    const refreshTokenHash = decision.refreshToken ? input.refreshTokenHash : undefined;
+    const refreshExpiresAt = refreshTokenHash ? (input.refreshExpiresAt ?? null) : null;
     this.sql.exec('UPDATE grant_record SET code_redeemed_at = ?, refresh_expires_at = ?', input.now, refreshExpiresAt);
-    if (input.refreshTokenHash) this.sql.exec(`INSERT INTO refresh_token VALUES (?, 'active', ?, NULL)`, input.refreshTokenHash, input.now);
+    if (refreshTokenHash) this.sql.exec(`INSERT INTO refresh_token VALUES (?, 'active', ?, NULL)`, refreshTokenHash, input.now);
     const redeemed = this.grant()!;
     // Keep the grant while any token of it lives: the refresh family, or the access token.
     await this.ctx.storage.setAlarm(Math.max(refreshExpiresAt ?? 0, input.accessTokenExpiresAt) * 1000);

@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import { Hono } from 'hono';
+import { createMcpAuth } from '../../src/create-mcp-auth';
+import { decideCodeRedemption, type CodeRedemptionInput } from '../../src/grants/authorization-code';
+import { decideRefresh, type RefreshInput } from '../../src/grants/refresh-token';
+import { NO_UPSTREAM, type GrantRecord, type RefreshTokenRow } from '../../src/grants/grant-record';
+import { OAuthError } from '../../src/errors';
+import { resolveRequestedScopes } from '../../src/protocol/scope';
+import { resolveOptions } from '../../src/options';
+import { optionsFromEnv } from '../../src/env';
+import { authorizeUrl, call, codeFor, exchangeCode, pkce, refresh, registerClient, tokensFor, type TokenResponse } from './helpers';
+import { bindings, fetchApp } from './foundation-helpers';
+
+const NOW = 1_700_000_000;
+const SUPPORTED = ['read', 'write', 'offline_access'];
+const DEFAULTS = ['read', 'write'];
+
+function grant(overrides: Partial<GrantRecord> = {}): GrantRecord {
+  return {
+    grant_id: 'grant-0123456789abcdef',
+    client_id: 'client-1',
+    sub: 'alice',
+    scope: 'read write',
+    resource: 'http://localhost:8787/mcp',
+    redirect_uri: 'http://127.0.0.1:9999/callback',
+    code_hash: 'hash-of-code-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_expires_at: NOW + 600,
+    code_redeemed_at: null,
+    refresh_expires_at: null,
+    created_at: NOW,
+    ...NO_UPSTREAM,
+    ...overrides,
+  };
+}
+
+function scopeOutcome(requested: string[], registered: string | undefined): string[] | string {
+  try {
+    return resolveRequestedScopes(requested, SUPPORTED, DEFAULTS, registered);
+  } catch (err) {
+    if (err instanceof OAuthError) return err.code;
+    throw err;
+  }
+}
+
+describe('resolveRequestedScopes: the client registration bounds the request (RFC 7591 §2, RFC 6749 §3.3)', () => {
+  const cases: [string, string[], string | undefined, string[] | string][] = [
+    ['RFC 7591 §2: a scope inside the registered scope is granted', ['read'], 'read offline_access', ['read']],
+    ['RFC 7591 §2: a scope outside the registered scope is invalid_scope', ['write'], 'read', 'invalid_scope'],
+    ['RFC 7591 §2: offline_access outside the registered scope is invalid_scope', ['read', 'offline_access'], 'read', 'invalid_scope'],
+    ['RFC 6749 §3.3: no scope gives the defaults intersected with the registered scope', [], 'read offline_access', ['read']],
+    ['RFC 6749 §3.3: no scope and no default inside the registered scope gives nothing (then invalid_scope)', [], 'offline_access', []],
+    ['RFC 7591 §2: a client registered without scope may ask for any supported scope', ['write', 'offline_access'], undefined, ['write', 'offline_access']],
+    ['RFC 7591 §2: an empty registered scope counts as none registered', ['write'], '', ['write']],
+    ['RFC 6749 §3.3: no scope and no registered scope gives the defaults', [], undefined, ['read', 'write']],
+    ['RFC 6749 §3.3: an unsupported scope is invalid_scope whatever is registered', ['admin'], undefined, 'invalid_scope'],
+  ];
+  for (const [what, requested, registered, expected] of cases) {
+    it(what, () => {
+      expect(scopeOutcome(requested, registered)).toEqual(expected);
+    });
+  }
+});
+
+describe('decideRefresh: the current registration bounds a refresh (RFC 7591 §2, OAuth 2.1 §4.3.1)', () => {
+  const redeemed = grant({ code_redeemed_at: NOW, refresh_expires_at: NOW + 3600 });
+  const row: RefreshTokenRow = { token_hash: 'h1', status: 'active', created_at: NOW, upstream_sealed: null };
+  const input = (overrides: Partial<RefreshInput> = {}): RefreshInput => ({ clientId: 'client-1', requestedScopes: [], now: NOW + 60, ...overrides });
+
+  it('RFC 7591 §2: without scope the refresh keeps the granted scope still registered', () => {
+    expect(decideRefresh(redeemed, row, input({ registeredScope: 'read' }))).toEqual({ outcome: 'issue', scopes: ['read'] });
+  });
+  it('RFC 7591 §2: a refresh may not ask for a granted scope the client is no longer registered for', () => {
+    expect(decideRefresh(redeemed, row, input({ registeredScope: 'read', requestedScopes: ['write'] }))).toMatchObject({ outcome: 'reject', error: 'invalid_scope' });
+  });
+  it('RFC 7591 §2: nothing of the grant still registered is invalid_scope', () => {
+    expect(decideRefresh(redeemed, row, input({ registeredScope: 'offline_access' }))).toMatchObject({ outcome: 'reject', error: 'invalid_scope' });
+  });
+  it('RFC 7591 §2: without a registered scope the grant is kept whole', () => {
+    expect(decideRefresh(redeemed, row, input())).toEqual({ outcome: 'issue', scopes: ['read', 'write'] });
+  });
+});
+
+describe('decideCodeRedemption: refresh tokens by policy (MCP 2026-07-28, OpenID Connect Core §11)', () => {
+  const input = (overrides: Partial<CodeRedemptionInput> = {}): CodeRedemptionInput => ({
+    codeHash: grant().code_hash,
+    clientId: 'client-1',
+    verifierChallenge: grant().code_challenge,
+    now: NOW + 10,
+    ...overrides,
+  });
+  const cases: [string, string, CodeRedemptionInput['refreshTokens'], boolean][] = [
+    ['refreshTokens always: a grant without offline_access starts a refresh family', 'read', 'always', true],
+    ['refreshTokens unset means always', 'read', undefined, true],
+    ['refreshTokens offline_access: a grant without offline_access gets no refresh family', 'read write', 'offline_access', false],
+    ['refreshTokens offline_access: a grant with offline_access starts a refresh family', 'read offline_access', 'offline_access', true],
+  ];
+  for (const [what, scope, policy, expected] of cases) {
+    it(what, () => {
+      expect(decideCodeRedemption(grant({ scope }), input({ refreshTokens: policy }))).toEqual({ outcome: 'issue', refreshToken: expected });
+    });
+  }
+});
+
+describe('/authorize and /token: the registered scope is enforced (RFC 7591 §2)', () => {
+  it('RFC 7591 §2: a request for a scope outside the registered scope is invalid_scope at the redirect URI', async () => {
+    const client = await registerClient({ scope: 'mcp:tools:read' });
+    const { challenge } = await pkce();
+    const res = await call(authorizeUrl(client, challenge, { scope: 'mcp:tools:read mcp:tools:write' }));
+    expect(res.status).toBe(302);
+    const location = new URL(res.headers.get('Location')!);
+    expect(`${location.origin}${location.pathname}`).toBe(client.redirect_uris[0]);
+    expect(location.searchParams.get('error')).toBe('invalid_scope');
+    expect(location.searchParams.get('state')).toBe('state-123');
+  });
+
+  it('RFC 6749 §3.3, RFC 7591 §2: without scope the client gets the defaults within its registered scope', async () => {
+    const client = await registerClient({ scope: 'mcp:tools:read offline_access' });
+    const { tokens } = await tokensFor({ client });
+    expect(tokens.scope).toBe('mcp:tools:read');
+  });
+
+  it('RFC 7591 §2: a refresh grants only what the client is still registered for', async () => {
+    const client = await registerClient({ scope: 'mcp:tools:read mcp:tools:write' });
+    const { tokens } = await tokensFor({ client });
+    expect(tokens.scope).toBe('mcp:tools:read mcp:tools:write');
+    const key = `client:${client.client_id}`;
+    const record = (await bindings.MCP_AUTH_CLIENTS.get<Record<string, unknown>>(key, 'json'))!;
+    await bindings.MCP_AUTH_CLIENTS.put(key, JSON.stringify({ ...record, scope: 'mcp:tools:read' }));
+    const res = await refresh(client, tokens.refresh_token!);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as TokenResponse).scope).toBe('mcp:tools:read');
+  });
+});
+
+describe('refreshTokens option: refresh tokens only for offline_access (MCP 2026-07-28)', () => {
+  // The default worker and this app share KV and Durable Objects: a code from one is redeemed at the other.
+  const auth = createMcpAuth({
+    issuer: 'http://localhost:8787',
+    resources: ['http://localhost:8787/mcp'],
+    scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'],
+    refreshTokens: 'offline_access',
+    log: false,
+  });
+  const host = new Hono().route('/', auth.app);
+  const exchange = (flow: Awaited<ReturnType<typeof codeFor>>) =>
+    fetchApp(host, '/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: flow.code, code_verifier: flow.verifier, client_id: flow.client.client_id }),
+    });
+
+  it('MCP 2026-07-28: with refreshTokens offline_access a grant without offline_access gets no refresh token', async () => {
+    const flow = await codeFor({ scope: 'mcp:tools:read' });
+    const res = await exchange(flow);
+    expect(res.status).toBe(200);
+    const tokens = (await res.json()) as TokenResponse;
+    expect(tokens.refresh_token).toBeUndefined();
+    expect(tokens.access_token).toBeTruthy();
+  });
+
+  it('MCP 2026-07-28: with refreshTokens offline_access a grant with offline_access gets a refresh token', async () => {
+    const flow = await codeFor({ scope: 'mcp:tools:read offline_access' });
+    const res = await exchange(flow);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as TokenResponse).refresh_token).toBeTruthy();
+  });
+
+  it('the default (always) keeps issuing refresh tokens to clients registered for the refresh grant', async () => {
+    const flow = await codeFor({ scope: 'mcp:tools:read' });
+    expect((((await (await exchangeCode(flow)).json()) as TokenResponse).refresh_token)).toBeTruthy();
+  });
+
+  it('refreshTokens is validated: offline_access needs offline_access in scopes; REFRESH_TOKENS is parsed', () => {
+    expect(() => resolveOptions({ issuer: 'http://localhost:8787', resources: ['http://localhost:8787/mcp'], scopes: ['mcp'], refreshTokens: 'offline_access' })).toThrow(/offline_access/);
+    expect(() => resolveOptions({ issuer: 'http://localhost:8787', resources: ['http://localhost:8787/mcp'], scopes: ['mcp'], refreshTokens: 'sometimes' as 'always' })).toThrow(/refreshTokens/);
+    expect(resolveOptions({ issuer: 'http://localhost:8787', resources: ['http://localhost:8787/mcp'], scopes: ['mcp'] }).refreshTokens).toBe('always');
+    expect(optionsFromEnv({ ISSUER: 'http://localhost:8787', REFRESH_TOKENS: 'offline_access' }).refreshTokens).toBe('offline_access');
+    expect(optionsFromEnv({ ISSUER: 'http://localhost:8787' }).refreshTokens).toBeUndefined();
+  });
+});

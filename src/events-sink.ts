@@ -1,3 +1,4 @@
+import { errorFields, log } from './log.js';
 import type { AuditEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import type { GrantexAuthority } from './authority/grantex.js';
@@ -10,17 +11,18 @@ export type EmitEvent = (event: AuditEvent) => Promise<void>;
  */
 export function createEventSink(hooks: ResolvedOptions['hooks'], authority?: GrantexAuthority): EmitEvent {
   const forward = authority?.forwardAuditEvents ? forwardToGrantex(authority) : undefined;
-  const log = hooks.log === false ? undefined : (hooks.log ?? ((e: AuditEvent) => console.log(JSON.stringify({ level: 'info', source: 'mcp-auth-edge', ...e }))));
+  // The default audit log: one structured line per event, its fields JSON-escaped (src/log.ts).
+  const audit = hooks.log === false ? undefined : (hooks.log ?? ((e: AuditEvent) => log.info('audit event', { ...e })));
   return async (event) => {
     const calls: (void | Promise<void>)[] = [];
     const safely = (name: string, fn: () => void | Promise<void>) => {
       try {
-        calls.push(Promise.resolve(fn()).catch((err) => console.error(`mcp-auth-edge: ${name} hook failed`, err)));
+        calls.push(Promise.resolve(fn()).catch((err) => log.error('hook failed', { hook: name, ...errorFields(err) })));
       } catch (err) {
-        console.error(`mcp-auth-edge: ${name} hook failed`, err);
+        log.error('hook failed', { hook: name, ...errorFields(err) });
       }
     };
-    if (log) safely('log', () => log(event));
+    if (audit) safely('log', () => audit(event));
     if (hooks.onEvent) safely('onEvent', () => hooks.onEvent!(event));
     if (event.type === 'token.issued' && hooks.onTokenIssued) safely('onTokenIssued', () => hooks.onTokenIssued!(event));
     if (event.type === 'token.revoked' && hooks.onRevocation) safely('onRevocation', () => hooks.onRevocation!(event));

@@ -1,3 +1,4 @@
+import { errorFields, log } from '../log.js';
 import { decodeJwt } from 'jose';
 import { OAuthError } from '../errors.js';
 import { createGrantexClient, GrantexError, type GrantexApi, type GrantexTokenResponse } from './grantex-client.js';
@@ -88,7 +89,7 @@ export function grantex(options: GrantexAuthorityOptions): GrantexAuthority {
  */
 export function upstreamError(err: unknown, fallback: OAuthError): OAuthError {
   if (err instanceof GrantexError) {
-    console.error(`mcp-auth-edge: ${err.message}`, err.requestId ?? '', err.upstreamMessage ?? '');
+    log.error('grant authority call failed', { status: err.status, retryable: err.retryable, requestId: err.requestId, upstreamMessage: err.upstreamMessage, ...errorFields(err) });
     if (err.retryable) return new OAuthError('temporarily_unavailable', 'The grant authority is unavailable; retry later.', { status: 503, headers: { 'Retry-After': String(Math.ceil((err.retryAfterMs ?? 5000) / 1000)) } });
     return fallback;
   }

@@ -1,7 +1,7 @@
 import type { GrantRecord, RefreshTokenRow } from './grant-record.js';
 import type { Decision } from './authorization-code.js';
 import { sameResource } from '../protocol/resource.js';
-import { narrowScopes, parseScope, registeredScopes } from '../protocol/scope.js';
+import { narrowScopes, parseScope } from '../protocol/scope.js';
 import { OAuthError } from '../errors.js';
 
 export interface RefreshInput {
@@ -9,8 +9,8 @@ export interface RefreshInput {
   resource?: string;
   /** `scope` of the refresh request; empty keeps the granted scope. */
   requestedScopes: string[];
-  /** The client's registered `scope` now (RFC 7591 §2); unset when it registered none. */
-  registeredScope?: string;
+  /** The scopes the client may never exceed, as configured now (`scopeCeiling`); unset: none. */
+  scopeCeiling?: readonly string[];
   now: number;
 }
 
@@ -19,7 +19,7 @@ const INVALID_REFRESH = 'The refresh token is invalid, expired or revoked.';
 /**
  * Pure decision for a refresh (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2): tokens rotate on every use
  * and presenting a rotated one is a replay that revokes the whole family. The scope may only
- * narrow, and only to what the client is still registered for (RFC 7591 §2).
+ * narrow, and only within the client's current ceiling (RFC 7591 §2, `scopeCeiling`).
  */
 export function decideRefresh(
   grant: GrantRecord | undefined,
@@ -34,8 +34,8 @@ export function decideRefresh(
     return { outcome: 'reject', error: 'invalid_grant', description: INVALID_REFRESH };
   if (input.resource !== undefined && !sameResource(input.resource, grant.resource))
     return { outcome: 'reject', error: 'invalid_target', description: 'The refresh request may not change the resource of the grant.' };
-  const registered = registeredScopes(input.registeredScope);
-  const granted = parseScope(grant.scope).filter((s) => !registered || registered.includes(s));
+  const ceiling = input.scopeCeiling;
+  const granted = parseScope(grant.scope).filter((s) => !ceiling || ceiling.includes(s));
   if (granted.length === 0) return { outcome: 'reject', error: 'invalid_scope', description: 'No scope of the grant is still registered for this client.' };
   try {
     return { outcome: 'issue', scopes: narrowScopes(input.requestedScopes, granted) };

@@ -2,7 +2,7 @@ import { OAuthError } from '../errors.js';
 import type { ClientRecord } from '../storage/client-store.js';
 import { isAllowedByPolicy, matchRedirectUri } from './redirect-uri.js';
 import { checkCodeChallenge } from './pkce.js';
-import { parseScope, resolveRequestedScopes } from './scope.js';
+import { parseScope, resolveRequestedScopes, scopeCeiling } from './scope.js';
 import { resolveResource } from './resource.js';
 
 /** A validated authorization request (OAuth 2.1 §4.1.1). */
@@ -52,7 +52,7 @@ export function checkAuthorizationRequest(
   params: URLSearchParams,
   client: ClientRecord,
   redirectUri: string,
-  server: { scopes: readonly string[]; defaultScopes: readonly string[]; resources: readonly string[] },
+  server: { scopes: readonly string[]; defaultScopes: readonly string[]; resources: readonly string[]; clients?: readonly ClientRecord[] },
 ): AuthorizationRequest {
   const responseType = params.get('response_type');
   if (!responseType) throw new OAuthError('invalid_request', 'response_type is required.');
@@ -62,8 +62,11 @@ export function checkAuthorizationRequest(
   const codeChallenge = checkCodeChallenge(params.get('code_challenge') ?? undefined, params.get('code_challenge_method') ?? undefined);
   const state = params.get('state') ?? undefined;
   if (state !== undefined && state.length > MAX_STATE) throw new OAuthError('invalid_request', `state must be at most ${MAX_STATE} characters.`);
-  // RFC 7591 §2: the client's registered `scope` bounds what it may request.
-  const scopes = resolveRequestedScopes(parseScope(params.get('scope')), server.scopes, server.defaultScopes, client.scope);
+  // RFC 7591 §2: the registered `scope` narrows the defaults, and bounds configured clients.
+  const scopes = resolveRequestedScopes(parseScope(params.get('scope')), server.scopes, server.defaultScopes, {
+    registered: client.scope,
+    ceiling: scopeCeiling(client, server.clients ?? []),
+  });
   if (scopes.length === 0) throw new OAuthError('invalid_scope', 'No scope was requested and no default scope is configured for this client.');
   const resource = resolveResource(params.getAll('resource'), server.resources);
   return { clientId: client.client_id, redirectUri, scopes, resource, state, codeChallenge };

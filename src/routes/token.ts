@@ -4,7 +4,7 @@ import { OAuthError } from '../errors.js';
 import { randomToken, seal, sha256, unseal } from '../crypto.js';
 import { defer, type Services } from '../services.js';
 import { checkCodeVerifier, s256 } from '../protocol/pkce.js';
-import { parseScope } from '../protocol/scope.js';
+import { parseScope, scopeCeiling } from '../protocol/scope.js';
 import { grantIdOf } from '../storage/keys.js';
 import type { GrantOutcome } from '../storage/state-object.js';
 import type { GrantRecord } from '../grants/grant-record.js';
@@ -81,7 +81,7 @@ export async function issueToken(c: AppContext): Promise<Response> {
     newHash: await sha256(rotated),
     clientId: client.client_id,
     requestedScopes: parseScope(form.get('scope')),
-    registeredScope: client.scope,
+    scopeCeiling: scopeCeiling(client, options.clients),
     resource,
     now,
     accessTokenExpiresAt,

@@ -5,11 +5,12 @@ import { decideCodeRedemption, type CodeRedemptionInput } from '../../src/grants
 import { decideRefresh, type RefreshInput } from '../../src/grants/refresh-token';
 import { NO_UPSTREAM, type GrantRecord, type RefreshTokenRow } from '../../src/grants/grant-record';
 import { OAuthError } from '../../src/errors';
-import { resolveRequestedScopes } from '../../src/protocol/scope';
+import { resolveRequestedScopes, scopeCeiling } from '../../src/protocol/scope';
+import type { ClientRecord } from '../../src/storage/client-store';
 import { resolveOptions } from '../../src/options';
 import { optionsFromEnv } from '../../src/env';
-import { authorizeUrl, call, codeFor, exchangeCode, pkce, refresh, registerClient, tokensFor, type TokenResponse } from './helpers';
-import { bindings, fetchApp } from './foundation-helpers';
+import { REDIRECT, authorizeUrl, codeFor, consentForm, exchangeCode, pkce, registerClient, tokensFor, type RegisteredClient, type TokenResponse } from './helpers';
+import { fetchApp, postFormTo } from './foundation-helpers';
 
 const NOW = 1_700_000_000;
 const SUPPORTED = ['read', 'write', 'offline_access'];
@@ -34,49 +35,56 @@ function grant(overrides: Partial<GrantRecord> = {}): GrantRecord {
   };
 }
 
-function scopeOutcome(requested: string[], registered: string | undefined): string[] | string {
+function scopeOutcome(requested: string[], client: { registered?: string; ceiling?: string[] }): string[] | string {
   try {
-    return resolveRequestedScopes(requested, SUPPORTED, DEFAULTS, registered);
+    return resolveRequestedScopes(requested, SUPPORTED, DEFAULTS, client);
   } catch (err) {
     if (err instanceof OAuthError) return err.code;
     throw err;
   }
 }
 
-describe('resolveRequestedScopes: the client registration bounds the request (RFC 7591 §2, RFC 6749 §3.3)', () => {
-  const cases: [string, string[], string | undefined, string[] | string][] = [
-    ['RFC 7591 §2: a scope inside the registered scope is granted', ['read'], 'read offline_access', ['read']],
-    ['RFC 7591 §2: a scope outside the registered scope is invalid_scope', ['write'], 'read', 'invalid_scope'],
-    ['RFC 7591 §2: offline_access outside the registered scope is invalid_scope', ['read', 'offline_access'], 'read', 'invalid_scope'],
-    ['RFC 6749 §3.3: no scope gives the defaults intersected with the registered scope', [], 'read offline_access', ['read']],
-    ['RFC 6749 §3.3: no scope and no default inside the registered scope gives nothing (then invalid_scope)', [], 'offline_access', []],
-    ['RFC 7591 §2: a client registered without scope may ask for any supported scope', ['write', 'offline_access'], undefined, ['write', 'offline_access']],
-    ['RFC 7591 §2: an empty registered scope counts as none registered', ['write'], '', ['write']],
-    ['RFC 6749 §3.3: no scope and no registered scope gives the defaults', [], undefined, ['read', 'write']],
-    ['RFC 6749 §3.3: an unsupported scope is invalid_scope whatever is registered', ['admin'], undefined, 'invalid_scope'],
+describe('resolveRequestedScopes: the registration narrows the defaults and bounds configured clients (RFC 7591 §2, RFC 6749 §3.3)', () => {
+  const cases: [string, string[], { registered?: string; ceiling?: string[] }, string[] | string][] = [
+    ['RFC 7591 §2: a scope within the ceiling is granted', ['read'], { registered: 'read offline_access', ceiling: ['read', 'offline_access'] }, ['read']],
+    ['RFC 7591 §2: a scope beyond the ceiling is invalid_scope', ['write'], { registered: 'read', ceiling: ['read'] }, 'invalid_scope'],
+    ['RFC 7591 §2: offline_access beyond the ceiling is invalid_scope', ['read', 'offline_access'], { registered: 'read', ceiling: ['read'] }, 'invalid_scope'],
+    ['RFC 6749 §3.3: no scope gives the defaults within the registered scope', [], { registered: 'read offline_access' }, ['read']],
+    ['RFC 6749 §3.3: no scope and no default within the registered scope gives nothing (then invalid_scope)', [], { registered: 'offline_access', ceiling: ['offline_access'] }, []],
+    ['MCP step-up: a self-registered scope is no ceiling', ['read', 'write'], { registered: 'read' }, ['read', 'write']],
+    ['RFC 7591 §2: an empty registered scope leaves the defaults whole', [], { registered: '' }, ['read', 'write']],
+    ['RFC 6749 §3.3: no scope and no registration gives the defaults', [], {}, ['read', 'write']],
+    ['RFC 6749 §3.3: an unsupported scope is invalid_scope without a ceiling', ['admin'], { registered: 'admin' }, 'invalid_scope'],
   ];
-  for (const [what, requested, registered, expected] of cases) {
+  for (const [what, requested, client, expected] of cases) {
     it(what, () => {
-      expect(scopeOutcome(requested, registered)).toEqual(expected);
+      expect(scopeOutcome(requested, client)).toEqual(expected);
     });
   }
+
+  it('RFC 7591 §2: the ceiling is the registered scope of configured clients only', () => {
+    const configured = { client_id: 'configured', scope: 'read' } as ClientRecord;
+    expect(scopeCeiling(configured, [configured])).toEqual(['read']);
+    expect(scopeCeiling({ ...configured, client_id: 'self-registered' }, [configured])).toBeUndefined();
+    expect(scopeCeiling({ ...configured, scope: undefined }, [{ ...configured, scope: undefined }])).toBeUndefined();
+  });
 });
 
-describe('decideRefresh: the current registration bounds a refresh (RFC 7591 §2, OAuth 2.1 §4.3.1)', () => {
+describe('decideRefresh: the current ceiling bounds a refresh (RFC 7591 §2, OAuth 2.1 §4.3.1)', () => {
   const redeemed = grant({ code_redeemed_at: NOW, refresh_expires_at: NOW + 3600 });
   const row: RefreshTokenRow = { token_hash: 'h1', status: 'active', created_at: NOW, upstream_sealed: null };
   const input = (overrides: Partial<RefreshInput> = {}): RefreshInput => ({ clientId: 'client-1', requestedScopes: [], now: NOW + 60, ...overrides });
 
-  it('RFC 7591 §2: without scope the refresh keeps the granted scope still registered', () => {
-    expect(decideRefresh(redeemed, row, input({ registeredScope: 'read' }))).toEqual({ outcome: 'issue', scopes: ['read'] });
+  it('RFC 7591 §2: without scope the refresh keeps the granted scope within the ceiling', () => {
+    expect(decideRefresh(redeemed, row, input({ scopeCeiling: ['read'] }))).toEqual({ outcome: 'issue', scopes: ['read'] });
   });
-  it('RFC 7591 §2: a refresh may not ask for a granted scope the client is no longer registered for', () => {
-    expect(decideRefresh(redeemed, row, input({ registeredScope: 'read', requestedScopes: ['write'] }))).toMatchObject({ outcome: 'reject', error: 'invalid_scope' });
+  it('RFC 7591 §2: a refresh may not ask for a granted scope beyond the current ceiling', () => {
+    expect(decideRefresh(redeemed, row, input({ scopeCeiling: ['read'], requestedScopes: ['write'] }))).toMatchObject({ outcome: 'reject', error: 'invalid_scope' });
   });
-  it('RFC 7591 §2: nothing of the grant still registered is invalid_scope', () => {
-    expect(decideRefresh(redeemed, row, input({ registeredScope: 'offline_access' }))).toMatchObject({ outcome: 'reject', error: 'invalid_scope' });
+  it('RFC 7591 §2: nothing of the grant within the ceiling is invalid_scope', () => {
+    expect(decideRefresh(redeemed, row, input({ scopeCeiling: ['offline_access'] }))).toMatchObject({ outcome: 'reject', error: 'invalid_scope' });
   });
-  it('RFC 7591 §2: without a registered scope the grant is kept whole', () => {
+  it('RFC 7591 §2: without a ceiling the grant is kept whole', () => {
     expect(decideRefresh(redeemed, row, input())).toEqual({ outcome: 'issue', scopes: ['read', 'write'] });
   });
 });
@@ -102,34 +110,64 @@ describe('decideCodeRedemption: refresh tokens by policy (MCP 2026-07-28, OpenID
   }
 });
 
-describe('/authorize and /token: the registered scope is enforced (RFC 7591 §2)', () => {
-  it('RFC 7591 §2: a request for a scope outside the registered scope is invalid_scope at the redirect URI', async () => {
-    const client = await registerClient({ scope: 'mcp:tools:read' });
+describe('/authorize and /token: the registered scope (RFC 7591 §2)', () => {
+  const configured: ClientRecord = {
+    client_id: 'configured-read-only-client',
+    client_id_issued_at: 1_700_000_000,
+    redirect_uris: [REDIRECT],
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    application_type: 'native',
+    scope: 'mcp:tools:read',
+  };
+  const app = (scope: string) =>
+    new Hono().route(
+      '/',
+      createMcpAuth({
+        issuer: 'http://localhost:8787',
+        resources: ['http://localhost:8787/mcp'],
+        scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'],
+        clients: [{ ...configured, scope }],
+        log: false,
+      }).app,
+    );
+  const asClient = { ...configured, client_secret: undefined } as unknown as RegisteredClient;
+
+  it('RFC 7591 §2: a configured client asking beyond its registered scope gets invalid_scope at its redirect URI', async () => {
     const { challenge } = await pkce();
-    const res = await call(authorizeUrl(client, challenge, { scope: 'mcp:tools:read mcp:tools:write' }));
+    const res = await fetchApp(app('mcp:tools:read'), authorizeUrl(asClient, challenge, { scope: 'mcp:tools:read mcp:tools:write' }));
     expect(res.status).toBe(302);
     const location = new URL(res.headers.get('Location')!);
-    expect(`${location.origin}${location.pathname}`).toBe(client.redirect_uris[0]);
+    expect(`${location.origin}${location.pathname}`).toBe(REDIRECT);
     expect(location.searchParams.get('error')).toBe('invalid_scope');
     expect(location.searchParams.get('state')).toBe('state-123');
   });
 
-  it('RFC 6749 §3.3, RFC 7591 §2: without scope the client gets the defaults within its registered scope', async () => {
+  it('RFC 7591 §2: a refresh grants only what the configured client is still registered for', async () => {
+    const wide = app('mcp:tools:read mcp:tools:write');
+    const { verifier, challenge } = await pkce();
+    const { request, cookie } = await consentForm(await fetchApp(wide, authorizeUrl(asClient, challenge, { scope: 'mcp:tools:read mcp:tools:write' })));
+    const approved = await postFormTo(wide, '/authorize', { request, action: 'approve', username: 'alice' }, { Cookie: cookie, Origin: 'http://localhost:8787' });
+    const code = new URL(approved.headers.get('Location')!).searchParams.get('code')!;
+    const tokens = (await (await postFormTo(wide, '/token', { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: configured.client_id })).json()) as TokenResponse;
+    expect(tokens.scope).toBe('mcp:tools:read mcp:tools:write');
+    // The operator narrows the client's registration; its next refresh is narrowed with it.
+    const res = await postFormTo(app('mcp:tools:read'), '/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: configured.client_id });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as TokenResponse).scope).toBe('mcp:tools:read');
+  });
+
+  it('RFC 6749 §3.3, RFC 7591 §2: without scope a client gets the defaults within its registered scope', async () => {
     const client = await registerClient({ scope: 'mcp:tools:read offline_access' });
     const { tokens } = await tokensFor({ client });
     expect(tokens.scope).toBe('mcp:tools:read');
   });
 
-  it('RFC 7591 §2: a refresh grants only what the client is still registered for', async () => {
-    const client = await registerClient({ scope: 'mcp:tools:read mcp:tools:write' });
-    const { tokens } = await tokensFor({ client });
+  it('MCP step-up: a self-registered client may ask for more than it registered (its registration is no ceiling)', async () => {
+    const client = await registerClient({ scope: 'mcp:tools:read' });
+    const { tokens } = await tokensFor({ client, scope: 'mcp:tools:read mcp:tools:write' });
     expect(tokens.scope).toBe('mcp:tools:read mcp:tools:write');
-    const key = `client:${client.client_id}`;
-    const record = (await bindings.MCP_AUTH_CLIENTS.get<Record<string, unknown>>(key, 'json'))!;
-    await bindings.MCP_AUTH_CLIENTS.put(key, JSON.stringify({ ...record, scope: 'mcp:tools:read' }));
-    const res = await refresh(client, tokens.refresh_token!);
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as TokenResponse).scope).toBe('mcp:tools:read');
   });
 });
 

@@ -29,6 +29,8 @@ export interface WorkerEnv {
   CLIENTS?: string;
   /** "off", or JSON like {"token":{"limit":20,"windowSeconds":60}}. */
   RATE_LIMITS?: string;
+  /** Client address for rate limits: "auto" (default), "cloudflare" or "header:<name>" of your proxy. */
+  CLIENT_ADDRESS?: string;
   APP_NAME?: string;
   LOGO_URL?: string;
   PRIVACY_POLICY_URL?: string;
@@ -71,6 +73,12 @@ export function grantexFromEnv(env: WorkerEnv): GrantexAuthority | undefined {
   });
 }
 
+/** `header:X-Real-IP` → `{ header: 'X-Real-IP' }`; other values as given (validated with the options). */
+function clientAddressFromEnv(value: string | undefined): McpAuthOptions['clientAddress'] {
+  if (value === undefined || value === '') return undefined;
+  return value.startsWith('header:') ? { header: value.slice('header:'.length) } : (value as 'auto');
+}
+
 const list = (value: string | undefined) => value?.split(/[\s,]+/).filter(Boolean);
 const seconds = (value: string | undefined) => (value ? Number(value) : undefined);
 
@@ -108,6 +116,7 @@ export function optionsFromEnv(env: WorkerEnv): McpAuthOptions {
     introspectionClients: list(env.INTROSPECTION_CLIENTS),
     clients: env.CLIENTS ? json<ClientRecord[]>('CLIENTS', env.CLIENTS) : undefined,
     rateLimits,
+    clientAddress: clientAddressFromEnv(env.CLIENT_ADDRESS),
     principal,
     authority: grantexFromEnv(env),
     consentUi: {

@@ -1,6 +1,7 @@
 import type { ClientStore, ClientRecord } from './storage/client-store.js';
 import type { PrincipalResolver } from './principal/types.js';
-import type { RateLimitOptions } from './rate-limit/limits.js';
+import { CLIENT_KEYED_ENDPOINTS, type RateLimitOptions } from './rate-limit/limits.js';
+import { clientAddressReader, isClientAddressSource, type ClientAddressReader, type ClientAddressSource } from './rate-limit/client-address.js';
 import type { AuditEvent, RevocationEvent, TokenIssuedEvent } from './events.js';
 import type { SigningAlgorithm } from './tokens/signing-keys.js';
 import type { GrantexAuthority } from './authority/grantex.js';
@@ -61,6 +62,12 @@ export interface McpAuthOptions {
   /** Clients (e.g. resource servers) allowed to introspect tokens issued to other clients. */
   introspectionClients?: string[];
   rateLimits?: RateLimitOptions;
+  /**
+   * Where a request's client address (for rate limits) comes from. Default `auto`:
+   * `CF-Connecting-IP` on requests that came through Cloudflare (`request.cf` is set), else none
+   * (not rate limited). `cloudflare`, `{ header }` of your own proxy, or a function otherwise.
+   */
+  clientAddress?: ClientAddressSource;
   /** Where grants and tokens come from: the embedded signer (default) or `grantex({...})`. */
   authority?: GrantexAuthority;
   bindings?: { clients?: string; state?: string };
@@ -99,6 +106,7 @@ export interface ResolvedOptions {
   introspectionClients: string[];
   consentUi: Required<Pick<ConsentUiOptions, 'appName'>> & ConsentUiOptions;
   rateLimits: RateLimitOptions;
+  clientAddress: ClientAddressReader;
   authority?: GrantexAuthority;
   bindings: { clients: string; state: string };
   hooks: Pick<McpAuthOptions, 'onTokenIssued' | 'onRevocation' | 'onEvent' | 'log'>;
@@ -186,6 +194,10 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
     const { limit: count, windowSeconds } = (limit ?? {}) as { limit?: unknown; windowSeconds?: unknown };
     if (!Number.isInteger(count) || (count as number) < 1 || !Number.isInteger(windowSeconds) || (windowSeconds as number) < 1)
       fail(`rateLimits.${endpoint} must be false or { limit, windowSeconds } with whole numbers ≥ 1`);
+    const { addressLimit } = (limit ?? {}) as { addressLimit?: unknown };
+    if (addressLimit !== undefined && !(CLIENT_KEYED_ENDPOINTS as readonly string[]).includes(endpoint))
+      fail(`rateLimits.${endpoint}.addressLimit applies only to ${CLIENT_KEYED_ENDPOINTS.join(' and ')} (counted per client and address)`);
+    if (addressLimit !== undefined && (!Number.isInteger(addressLimit) || (addressLimit as number) < 1)) fail(`rateLimits.${endpoint}.addressLimit must be a whole number ≥ 1`);
   }
 
   for (const client of options.clients ?? []) {
@@ -200,6 +212,9 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
     if (client.token_endpoint_auth_method !== 'none' && !client.client_secret_hash)
       fail(`client ${client.client_id} authenticates with ${client.token_endpoint_auth_method} but has no client_secret_hash (scripts/register-client.mjs makes one)`);
   }
+
+  const clientAddress = options.clientAddress ?? 'auto';
+  if (!isClientAddressSource(clientAddress)) fail('clientAddress must be "auto", "cloudflare", { header: "<header name>" } or a function of the request');
 
   const basePath = issuerUrl.pathname === '/' ? '' : issuerUrl.pathname;
   return {
@@ -226,6 +241,7 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
     // An `appName: undefined` (e.g. an unset APP_NAME var) must not erase the default.
     consentUi: { ...options.consentUi, appName: options.consentUi?.appName || 'MCP Authorization' },
     rateLimits: options.rateLimits ?? {},
+    clientAddress: clientAddressReader(clientAddress),
     authority: options.authority,
     bindings: { clients: options.bindings?.clients ?? 'MCP_AUTH_CLIENTS', state: options.bindings?.state ?? 'MCP_AUTH_STATE' },
     hooks: { onTokenIssued: options.onTokenIssued, onRevocation: options.onRevocation, onEvent: options.onEvent, log: options.log },

@@ -4,7 +4,20 @@ export type RateLimitedEndpoint = 'authorize' | 'token' | 'introspect' | 'revoke
 export interface RateLimit {
   limit: number;
   windowSeconds: number;
+  /**
+   * `authorize` and `token` only: requests per window from one address whatever the client
+   * (default 10 × `limit`); `limit` then counts per client and address.
+   */
+  addressLimit?: number;
 }
+
+/**
+ * Endpoints whose requests name their client before any work: counted per (client, address)
+ * at `limit`, and per address at the looser `addressLimit`. Many users of one hosted client (one
+ * address) share only that client's bucket, and one client cannot exhaust another's.
+ */
+export const CLIENT_KEYED_ENDPOINTS = ['authorize', 'token'] as const satisfies readonly RateLimitedEndpoint[];
+export type ClientKeyedEndpoint = (typeof CLIENT_KEYED_ENDPOINTS)[number];
 
 /** Per-endpoint limits; `false` disables limiting for that endpoint. */
 export type RateLimitOptions = Partial<Record<RateLimitedEndpoint, RateLimit | false>> & {
@@ -12,7 +25,7 @@ export type RateLimitOptions = Partial<Record<RateLimitedEndpoint, RateLimit | f
   enabled?: boolean;
 };
 
-/** Defaults of the upstream package: requests per minute per client address. */
+/** Defaults of the upstream package: requests per minute per client address (and client, where keyed). */
 export const DEFAULT_RATE_LIMITS: Record<RateLimitedEndpoint, RateLimit> = {
   authorize: { limit: 10, windowSeconds: 60 },
   token: { limit: 20, windowSeconds: 60 },
@@ -27,6 +40,11 @@ export function effectiveLimit(endpoint: RateLimitedEndpoint, options: RateLimit
   const configured = options[endpoint];
   if (configured === false) return undefined;
   return configured ?? DEFAULT_RATE_LIMITS[endpoint];
+}
+
+/** The per-address limit of a client-keyed endpoint: `addressLimit`, or 10 × `limit`. */
+export function addressLimitOf(limit: RateLimit): RateLimit {
+  return { limit: limit.addressLimit ?? 10 * limit.limit, windowSeconds: limit.windowSeconds };
 }
 
 export interface RateLimitDecision {
@@ -56,10 +74,20 @@ export function decideRateLimit(countSoFar: number, input: RateLimit & { now: nu
  * quota and window, `RateLimit` the remaining quota and the seconds until reset.
  */
 export function rateLimitHeaders(endpoint: RateLimitedEndpoint, d: RateLimitDecision): Record<string, string> {
+  return policyHeaders([[endpoint, d]]);
+}
+
+/**
+ * The headers of several policies that applied to one request (each field is a list), e.g.
+ * `"token"` per client and address and `"token-address"` per address. `Retry-After` is the
+ * longest wait of the policies that refused.
+ */
+export function policyHeaders(policies: readonly (readonly [name: string, decision: RateLimitDecision])[]): Record<string, string> {
   const headers: Record<string, string> = {
-    'RateLimit-Policy': `"${endpoint}";q=${d.limit};w=${d.windowSeconds}`,
-    RateLimit: `"${endpoint}";r=${d.remaining};t=${d.resetSeconds}`,
+    'RateLimit-Policy': policies.map(([name, d]) => `"${name}";q=${d.limit};w=${d.windowSeconds}`).join(', '),
+    RateLimit: policies.map(([name, d]) => `"${name}";r=${d.remaining};t=${d.resetSeconds}`).join(', '),
   };
-  if (!d.allowed) headers['Retry-After'] = String(d.resetSeconds);
+  const refused = policies.filter(([, d]) => !d.allowed).map(([, d]) => d.resetSeconds);
+  if (refused.length > 0) headers['Retry-After'] = String(Math.max(...refused));
   return headers;
 }

@@ -1,12 +1,14 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { OAuthError } from '../errors.js';
 import { readLimited } from '../body.js';
-import { authenticateClient, extractClientCredentials } from '../protocol/client-auth.js';
+import { authenticateClient, extractClientCredentials, type ClientCredentials } from '../protocol/client-auth.js';
 import type { ClientRecord } from '../storage/client-store.js';
 import { defer, type Services } from '../services.js';
-import { rateLimitHeaders, type RateLimit, type RateLimitedEndpoint } from '../rate-limit/limits.js';
+import { addressLimitOf, policyHeaders, type ClientKeyedEndpoint, type RateLimit, type RateLimitDecision, type RateLimitedEndpoint } from '../rate-limit/limits.js';
+import { sha256 } from '../crypto.js';
+import { log } from '../log.js';
 
-export type AppEnv = { Bindings: Record<string, unknown>; Variables: { services: Services } };
+export type AppEnv = { Bindings: Record<string, unknown>; Variables: { services: Services; clientCount: ClientCount | undefined } };
 export type AppContext = Context<AppEnv>;
 
 /** Largest accepted request body. Form and JSON bodies of this protocol are small. */
@@ -110,30 +112,123 @@ export function corsPreflight(): Response {
   });
 }
 
-/** The client address to count against: Cloudflare's `CF-Connecting-IP`, or one local bucket. */
-export function clientAddress(c: AppContext): string {
-  return c.req.header('CF-Connecting-IP') ?? 'local';
+/** The request's client address to count against (option `clientAddress`); undefined: none known. */
+export function clientAddress(c: AppContext): string | undefined {
+  return c.var.services.options.clientAddress(c.req.raw);
 }
 
-/** Counts the request in the endpoint's bucket (a Durable Object per endpoint and address). */
+/**
+ * How the requests of an endpoint name their client for counting: not at all (per address
+ * only), in the `client_id` query parameter, or in the body, which the route reads first and
+ * then reports with `countClient`.
+ */
+export type ClientIdSource = 'none' | 'query' | 'route';
+
+/** GET /authorize names its client in the query; /token in the body (or Basic credentials). */
+const CLIENT_ID_SOURCE: Record<ClientKeyedEndpoint, ClientIdSource> = { authorize: 'query', token: 'route' };
+
+/** A request counted per client and address from the route (/token), waiting for its client id. */
+interface ClientCount {
+  endpoint: RateLimitedEndpoint;
+  limit: RateLimit;
+  address: string;
+  /** The per-address count, started before the route ran. */
+  perAddress: Promise<RateLimitDecision>;
+  /** Set once the route has named its client. */
+  perClient?: RateLimitDecision;
+}
+
+/**
+ * Counts the request in fixed-window buckets, one Durable Object each. With `clientId` 'none',
+ * one bucket per address at `limit`. Otherwise one per (client, address) at `limit` and one per
+ * address at `addressLimit`, counted together: users of one hosted client behind one address
+ * share only that client's budget, and one client cannot exhaust another's. With 'route' the
+ * per-address count starts at once and the route names the client before any storage work
+ * (`countClient`); a request that fails before that counts against the address only. Without a
+ * client address nothing is counted (see `ClientAddressSource`), and the operator is told once.
+ */
 export function rateLimit(endpoint: RateLimitedEndpoint, limit: RateLimit): MiddlewareHandler<AppEnv> {
+  const clientId = CLIENT_ID_SOURCE[endpoint as ClientKeyedEndpoint] ?? 'none';
+  let warned = false;
   return async (c, next) => {
     const services = c.var.services;
-    const key = clientAddress(c);
-    const decision = await services.rateLimitBucket(endpoint, key).hitRateLimit({ ...limit, now: services.now() });
-    const headers = rateLimitHeaders(endpoint, decision);
-    if (!decision.allowed) {
-      defer(c, services.emit({ type: 'security.rate_limited', endpoint, key, limit: limit.limit, windowSeconds: limit.windowSeconds }));
-      throw new OAuthError('temporarily_unavailable', 'Too many requests; retry later.', { status: 429, headers });
+    const address = clientAddress(c);
+    if (address === undefined) {
+      if (!warned) log.warn('no client address, so requests are not rate limited; set the clientAddress option', { endpoint });
+      warned = true;
+      return next();
     }
+    if (clientId === 'route') return countPerClientInRoute(c, next, { endpoint, limit, address, perAddress: hit(c, endpoint, address, addressLimitOf(limit)) });
+    let policies: (readonly [string, RateLimitDecision])[];
+    let key = address;
+    if (clientId === 'query') {
+      const client = await clientKey(c.req.query('client_id') ?? '');
+      const [perClient, perAddress] = await Promise.all([hit(c, `${endpoint}-client`, `${address} ${client}`, limit), hit(c, endpoint, address, addressLimitOf(limit))]);
+      policies = [[endpoint, perClient], [`${endpoint}-address`, perAddress]];
+      if (!perClient.allowed) key = `${address} ${client}`;
+    } else policies = [[endpoint, await hit(c, endpoint, address, limit)]];
+    const headers = policyHeaders(policies);
+    const refused = policies.find(([, d]) => !d.allowed)?.[1];
+    if (refused) throw refusal(c, endpoint, key, refused, headers);
     await next();
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   };
 }
 
+async function countPerClientInRoute(c: AppContext, next: () => Promise<void>, count: ClientCount): Promise<void> {
+  count.perAddress.catch(() => undefined); // awaited by countClient or below
+  c.set('clientCount', count);
+  await next();
+  const perAddress = await count.perAddress;
+  const policies = [...(count.perClient ? [[count.endpoint, count.perClient] as const] : []), [`${count.endpoint}-address`, perAddress] as const];
+  const headers = policyHeaders(policies);
+  if (!count.perClient && !perAddress.allowed) c.res = refusal(c, count.endpoint, count.address, perAddress, headers).toResponse();
+  for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+}
+
+/**
+ * The route names the client of a request whose endpoint counts per client from the route
+ * (/token), before any storage work: 429 when its (client, address) bucket or its address
+ * bucket is exhausted. Elsewhere (another endpoint, or no client address) it does nothing.
+ */
+export async function countClient(c: AppContext, clientId: string | undefined): Promise<void> {
+  const count = c.var.clientCount;
+  if (!count || count.perClient) return;
+  const client = await clientKey(clientId ?? '');
+  const [perClient, perAddress] = await Promise.all([hit(c, `${count.endpoint}-client`, `${count.address} ${client}`, count.limit), count.perAddress]);
+  count.perClient = perClient;
+  if (!perClient.allowed || !perAddress.allowed) {
+    const headers = policyHeaders([[count.endpoint, perClient], [`${count.endpoint}-address`, perAddress]]);
+    throw refusal(c, count.endpoint, perClient.allowed ? count.address : `${count.address} ${client}`, perClient.allowed ? perAddress : perClient, headers);
+  }
+}
+
+function hit(c: AppContext, bucket: string, key: string, limit: RateLimit): Promise<RateLimitDecision> {
+  const services = c.var.services;
+  return services.rateLimitBucket(bucket, key).hitRateLimit({ limit: limit.limit, windowSeconds: limit.windowSeconds, now: services.now() });
+}
+
+/** A client id as it names its bucket: as sent, or its hash when it is long or not visible ASCII. */
+async function clientKey(clientId: string): Promise<string> {
+  return /^[\x21-\x7E]{0,256}$/.test(clientId) ? clientId : `sha256:${await sha256(clientId)}`;
+}
+
+/** The 429 of an exhausted bucket (`key` names it), audited as `security.rate_limited`. */
+function refusal(c: AppContext, endpoint: RateLimitedEndpoint, key: string, refused: RateLimitDecision, headers: Record<string, string>): OAuthError {
+  defer(c, c.var.services.emit({ type: 'security.rate_limited', endpoint, key, limit: refused.limit, windowSeconds: refused.windowSeconds }));
+  return new OAuthError('temporarily_unavailable', 'Too many requests; retry later.', { status: 429, headers });
+}
+
 /** Authenticates the client of a token, introspection or revocation request (RFC 6749 §2.3). */
 export async function authenticatedClient(c: AppContext, form: URLSearchParams): Promise<ClientRecord> {
-  const credentials = extractClientCredentials(c.req.header('Authorization'), form);
+  let credentials: ClientCredentials;
+  try {
+    credentials = extractClientCredentials(c.req.header('Authorization'), form);
+  } catch (err) {
+    await countClient(c, undefined);
+    throw err;
+  }
+  await countClient(c, credentials.clientId);
   const services = c.var.services;
   return authenticateClient(credentials, await services.clients.get(credentials.clientId), services.now());
 }

@@ -12,6 +12,7 @@ import { accessTokenClaims, signAccessToken } from '../tokens/access-token.js';
 import { grantTokenFacts, secondsUntil, upstreamError, type GrantexAuthority } from '../authority/grantex.js';
 import type { GrantexTokenResponse } from '../authority/grantex-client.js';
 import { upstreamCallbackUrl } from './upstream.js';
+import { errorFields, log } from '../log.js';
 
 /** What a grant produced, whoever signed it. */
 interface IssuedTokens {
@@ -101,7 +102,7 @@ async function granted(c: AppContext, outcome: GrantOutcome, what: 'authorizatio
     const { client_id: clientId, grant_id: grantId, sub, upstream_grant_id: upstreamGrantId } = outcome.grant;
     // The grant is gone here; upstream it must die too.
     if (upstreamGrantId && services.options.authority) {
-      defer(c, services.options.authority.api.grants.revoke(upstreamGrantId).catch((err) => console.error('mcp-auth-edge: upstream revocation after replay failed', err)));
+      defer(c, services.options.authority.api.grants.revoke(upstreamGrantId).catch((err) => log.error('upstream revocation after a replay failed', { ...errorFields(err), upstreamGrantId })));
       defer(c, services.upstreamLink(upstreamGrantId).unlinkUpstreamGrant());
     }
     defer(c, services.emit({ type: 'security.replay_detected', what, clientId, grantId }));

@@ -12,11 +12,14 @@ export function freshAddress(): string {
   return `198.51.100.${addressCounter % 250}.${Math.floor(addressCounter / 250)}`;
 }
 
-/** One request to the worker under test (the real default export, in workerd). */
+/**
+ * One request to the worker under test (the real default export, in workerd), as Cloudflare's
+ * edge delivers it: with `request.cf` and the client address in `CF-Connecting-IP`.
+ */
 export function call(path: string, init: RequestInit & { address?: string } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (!headers.has('CF-Connecting-IP')) headers.set('CF-Connecting-IP', init.address ?? freshAddress());
-  return exports.default.fetch(new Request(new URL(path, ISSUER), { ...init, headers, redirect: 'manual' }));
+  return exports.default.fetch(new Request(new URL(path, ISSUER), { cf: { colo: 'TEST' }, ...init, headers, redirect: 'manual' } as RequestInit));
 }
 
 export function form(values: Record<string, string | undefined>): URLSearchParams {

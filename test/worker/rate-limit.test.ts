@@ -16,6 +16,8 @@ function limitedApp(rateLimits: Parameters<typeof createMcpAuth>[0]['rateLimits'
     resources: ['http://localhost:8787/mcp'],
     scopes: ['mcp:tools:read'],
     rateLimits,
+    // These requests carry CF-Connecting-IP but no request.cf: trust the header as on Cloudflare.
+    clientAddress: 'cloudflare',
     log: false,
     onEvent: (e) => void events.push(e),
     clock: () => now,

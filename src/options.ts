@@ -9,6 +9,7 @@ import type { RefreshTokenPolicy } from './grants/authorization-code.js';
 import type { ClientMetadataDocumentOptions } from './storage/client-metadata-documents.js';
 import { checkRedirectUriSyntax, isLoopbackHost } from './protocol/redirect-uri.js';
 import { OAuthError } from './errors.js';
+import { isStorableClientId } from './storage/keys.js';
 import { developmentSignIn } from './principal/development.js';
 
 export interface ConsentUiOptions {
@@ -202,6 +203,7 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
 
   for (const client of options.clients ?? []) {
     if (!client.client_id) fail('each configured client needs a client_id');
+    if (!isStorableClientId(client.client_id)) fail('a configured client_id must be 1 to 255 visible ASCII characters or spaces (RFC 6749 Appendix A.1)');
     try {
       if (!client.redirect_uris?.length) fail(`client ${client.client_id} has no redirect_uris`);
       client.redirect_uris.forEach(checkRedirectUriSyntax);

@@ -1,10 +1,10 @@
 import type { Context } from 'hono';
 import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
 import type { ResolvedOptions } from './options.js';
-import { KvClientStore, withStaticClients, type ClientStore } from './storage/client-store.js';
+import { KvClientStore, withBoundedClientIds, withStaticClients, type ClientStore } from './storage/client-store.js';
 import { withClientMetadataDocuments } from './storage/client-metadata-documents.js';
 import type { McpAuthState } from './storage/state-object.js';
-import { stateObjectNames } from './storage/keys.js';
+import { stateObjectName, stateObjectNames } from './storage/keys.js';
 import { keyFromSecret, toKeySet, type SigningKeySet } from './tokens/signing-keys.js';
 import { createEventSink, type EmitEvent } from './events-sink.js';
 import { createAccessTokenReader, type AccessTokenReader } from './tokens/access-token-view.js';
@@ -40,8 +40,9 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
     const cached = built.get(env);
     if (cached) return cached;
     const namespace = binding<DurableObjectNamespace<McpAuthState>>(env, options.bindings.state, 'Durable Object');
-    const stub = (name: string) => namespace.get(namespace.idFromName(name));
-    const store = options.clientStore ?? new KvClientStore(binding<KVNamespace>(env, options.bindings.clients, 'KV namespace'));
+    // The one place an instance is opened: every name is the issuer's (two issuers never share one).
+    const stub = (name: string) => namespace.get(namespace.idFromName(stateObjectName(options.issuer, name)));
+    const store = options.clientStore ?? new KvClientStore(binding<KVNamespace>(env, options.bindings.clients, 'KV namespace'), options.issuer);
 
     const keys = () => {
       const t = now();
@@ -56,9 +57,12 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
     const upstreamLink = (upstreamGrantId: string) => stub(stateObjectNames.upstreamGrant(upstreamGrantId));
     const result: Services = {
       options,
-      clients: options.clientMetadataDocuments
-        ? withClientMetadataDocuments(withStaticClients(store, options.clients), options, options.clientMetadataDocuments, now)
-        : withStaticClients(store, options.clients),
+      // Bounded ids first: an over-long or malformed client_id reaches no store and no fetch.
+      clients: withBoundedClientIds(
+        options.clientMetadataDocuments
+          ? withClientMetadataDocuments(withStaticClients(store, options.clients), options, options.clientMetadataDocuments, now)
+          : withStaticClients(store, options.clients),
+      ),
       grant: (grantId) => stub(stateObjectNames.grant(grantId)),
       upstreamLink,
       readAccessToken: createAccessTokenReader(options, keys, upstreamLink),

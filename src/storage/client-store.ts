@@ -1,4 +1,4 @@
-import { kvKeys } from './keys.js';
+import { isStorableClientId, issuerKey, kvKeys } from './keys.js';
 
 export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
@@ -32,18 +32,42 @@ export interface ClientStore {
   put(client: ClientRecord): Promise<void>;
 }
 
-/** The default store: one Workers KV entry per client, `client:<client_id>` → JSON record. */
+/**
+ * The default store: one Workers KV entry per client of one issuer,
+ * `client:<issuer key>:<client_id>` → JSON record (src/storage/keys.ts). Clients of another
+ * issuer in the same namespace are invisible to it.
+ */
 export class KvClientStore implements ClientStore {
-  constructor(private readonly kv: KVNamespace) {}
+  private readonly namespace: Promise<string>;
+
+  constructor(
+    private readonly kv: KVNamespace,
+    issuer: string,
+  ) {
+    this.namespace = issuerKey(issuer);
+  }
 
   async get(clientId: string): Promise<ClientRecord | undefined> {
-    return (await this.kv.get<ClientRecord>(kvKeys.client(clientId), 'json')) ?? undefined;
+    if (!isStorableClientId(clientId)) return undefined;
+    return (await this.kv.get<ClientRecord>(kvKeys.client(await this.namespace, clientId), 'json')) ?? undefined;
   }
 
   async put(client: ClientRecord): Promise<void> {
     const ttl = client.client_secret_expires_at ? client.client_secret_expires_at - Math.floor(Date.now() / 1000) : 0;
-    await this.kv.put(kvKeys.client(client.client_id), JSON.stringify(client), ttl > 60 ? { expirationTtl: ttl } : undefined);
+    await this.kv.put(kvKeys.client(await this.namespace, client.client_id), JSON.stringify(client), ttl > 60 ? { expirationTtl: ttl } : undefined);
   }
+}
+
+/**
+ * The storage boundary of every client lookup: an id outside RFC 6749 Appendix A.1 bounds
+ * (`isStorableClientId`) is an unknown client at once, so no route, store or metadata-document
+ * fetch ever sees it.
+ */
+export function withBoundedClientIds(store: ClientStore): ClientStore {
+  return {
+    get: async (id) => (isStorableClientId(id) ? store.get(id) : undefined),
+    put: (client) => store.put(client),
+  };
 }
 
 /** Clients from configuration first, then the store. */

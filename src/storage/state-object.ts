@@ -46,13 +46,28 @@ export class McpAuthState extends DurableObject {
     return this.ctx.storage.sql;
   }
 
+  /** Creates the kind's tables. Only a method that is about to write calls it. */
   private use(kind: keyof typeof SCHEMA): void {
     if (this.schemas.has(kind)) return;
     this.sql.exec(SCHEMA[kind]);
     this.schemas.add(kind);
   }
 
+  /**
+   * Whether this instance already holds the kind's tables (read paths). A lookup of an unknown
+   * id must leave nothing behind (RFC 6819 §4.4.1.11): no table, no row, no alarm, so an instance
+   * that nobody wrote to costs no storage.
+   */
+  private holds(kind: keyof typeof SCHEMA): boolean {
+    if (this.schemas.has(kind)) return true;
+    const table = /CREATE TABLE IF NOT EXISTS (\w+)/.exec(SCHEMA[kind])![1]!;
+    const exists = this.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`, table).toArray().length > 0;
+    if (exists) this.schemas.add(kind);
+    return exists;
+  }
+
   private grant(): GrantRecord | undefined {
+    if (!this.holds('grant')) return undefined;
     return this.sql.exec<Record<string, SqlStorageValue>>('SELECT * FROM grant_record LIMIT 1').toArray()[0] as unknown as GrantRecord | undefined;
   }
 
@@ -87,7 +102,6 @@ export class McpAuthState extends DurableObject {
   async redeemAuthorizationCode(
     input: CodeRedemptionInput & { refreshTokenHash?: string; refreshExpiresAt?: number; accessTokenExpiresAt: number },
   ): Promise<GrantOutcome> {
-    this.use('grant');
     const grant = this.grant();
     const decision = decideCodeRedemption(grant, input);
     if (decision.outcome === 'replay') {
@@ -107,9 +121,10 @@ export class McpAuthState extends DurableObject {
 
   /** OAuth 2.1 §4.3.1, RFC 9700 §4.14.2: rotates the refresh token; reuse revokes the family. */
   async rotateRefreshToken(input: RefreshInput & { presentedHash: string; newHash: string; accessTokenExpiresAt: number }): Promise<GrantOutcome> {
-    this.use('grant');
     const grant = this.grant();
-    const row = this.sql.exec('SELECT * FROM refresh_token WHERE token_hash = ?', input.presentedHash).toArray()[0] as unknown as RefreshTokenRow | undefined;
+    const row = grant
+      ? (this.sql.exec('SELECT * FROM refresh_token WHERE token_hash = ?', input.presentedHash).toArray()[0] as unknown as RefreshTokenRow | undefined)
+      : undefined;
     const decision = decideRefresh(grant, row, input);
     if (decision.outcome === 'replay') {
       await this.destroy();
@@ -129,7 +144,6 @@ export class McpAuthState extends DurableObject {
    * the browser that started it. Stores our code's hash and the sealed upstream code.
    */
   async completeUpstreamAuthorization(input: { stateHash: string; browserHash?: string; codeHash: string; sealed: string; codeExpiresAt: number; now: number }): Promise<GrantRecord | undefined> {
-    this.use('grant');
     const grant = this.grant();
     if (!this.upstreamCallbackMatches(grant, input)) return undefined;
     this.sql.exec(
@@ -142,14 +156,12 @@ export class McpAuthState extends DurableObject {
 
   /** The pending upstream authorization that this callback may complete (read only). */
   async pendingUpstreamAuthorization(input: { stateHash: string; browserHash?: string; now: number }): Promise<GrantRecord | undefined> {
-    this.use('grant');
     const grant = this.grant();
     return this.upstreamCallbackMatches(grant, input) ? grant : undefined;
   }
 
   /** The user denied upstream (or it failed): the pending grant is dropped; returns where to answer. */
   async cancelUpstreamAuthorization(input: { stateHash: string; browserHash?: string; now: number }): Promise<GrantRecord | undefined> {
-    this.use('grant');
     const grant = this.grant();
     if (!this.upstreamCallbackMatches(grant, input)) return undefined;
     await this.destroy();
@@ -164,14 +176,14 @@ export class McpAuthState extends DurableObject {
 
   /** The upstream exchange failed transiently: the code may be redeemed again. */
   async releaseAuthorizationCode(): Promise<void> {
-    this.use('grant');
+    if (!this.grant()) return;
     this.sql.exec('UPDATE grant_record SET code_redeemed_at = NULL, refresh_expires_at = NULL');
     this.sql.exec('DELETE FROM refresh_token');
   }
 
   /** Records the upstream grant id and the sealed upstream refresh token of a refresh token of ours. */
   async attachUpstreamTokens(input: { upstreamGrantId: string; refreshTokenHash?: string; sealedRefresh?: string }): Promise<void> {
-    this.use('grant');
+    if (!this.grant()) return;
     this.sql.exec('UPDATE grant_record SET upstream_grant_id = ?, upstream_sealed = NULL', input.upstreamGrantId);
     if (input.refreshTokenHash)
       this.sql.exec('UPDATE refresh_token SET upstream_sealed = ? WHERE token_hash = ?', input.sealedRefresh ?? null, input.refreshTokenHash);
@@ -179,7 +191,7 @@ export class McpAuthState extends DurableObject {
 
   /** The upstream refresh failed transiently: undo our rotation so the client can retry. */
   async rollbackRefreshRotation(input: { presentedHash: string; newHash: string }): Promise<void> {
-    this.use('grant');
+    if (!this.grant()) return;
     this.sql.exec('DELETE FROM refresh_token WHERE token_hash = ?', input.newHash);
     this.sql.exec(`UPDATE refresh_token SET status = 'active' WHERE token_hash = ?`, input.presentedHash);
   }
@@ -193,7 +205,7 @@ export class McpAuthState extends DurableObject {
   }
 
   async upstreamLink(): Promise<{ grantId: string; clientId: string } | undefined> {
-    this.use('upstreamLink');
+    if (!this.holds('upstreamLink')) return undefined;
     const row = this.sql.exec<{ grant_id: string; client_id: string }>('SELECT grant_id, client_id FROM upstream_link LIMIT 1').toArray()[0];
     return row ? { grantId: row.grant_id, clientId: row.client_id } : undefined;
   }
@@ -204,7 +216,6 @@ export class McpAuthState extends DurableObject {
 
   /** RFC 7662: is the access token `jti` of this grant still active? */
   async accessTokenStatus(jti: string): Promise<TokenStatus> {
-    this.use('grant');
     const grant = this.grant();
     if (!grant || grant.code_redeemed_at === null) return { active: false };
     const revoked = this.sql.exec('SELECT 1 FROM revoked_jti WHERE jti = ?', jti).toArray().length > 0;
@@ -213,16 +224,15 @@ export class McpAuthState extends DurableObject {
 
   /** RFC 7662: an active (not rotated, not expired) refresh token of this grant. */
   async refreshTokenStatus(tokenHash: string, now: number): Promise<TokenStatus> {
-    this.use('grant');
     const grant = this.grant();
+    if (!grant) return { active: false };
     const row = this.sql.exec(`SELECT 1 FROM refresh_token WHERE token_hash = ? AND status = 'active'`, tokenHash).toArray()[0];
-    if (!grant || !row || grant.refresh_expires_at === null || now >= grant.refresh_expires_at) return { active: false };
+    if (!row || grant.refresh_expires_at === null || now >= grant.refresh_expires_at) return { active: false };
     return { active: true, grant };
   }
 
   /** RFC 7009 §2.1: an access token joins the denylist until it expires. Only its client may. */
   async revokeAccessToken(input: { jti: string; exp: number; clientId: string }): Promise<GrantRecord | undefined> {
-    this.use('grant');
     const grant = this.grant();
     if (!grant || grant.client_id !== input.clientId) return undefined;
     this.sql.exec('INSERT OR IGNORE INTO revoked_jti VALUES (?, ?)', input.jti, input.exp);
@@ -231,7 +241,6 @@ export class McpAuthState extends DurableObject {
 
   /** RFC 7009 §2.1: revoking a refresh token revokes the grant and its access tokens. */
   async revokeGrant(input: { clientId: string; refreshTokenHash?: string }): Promise<GrantRecord | undefined> {
-    this.use('grant');
     const grant = this.grant();
     if (!grant || grant.client_id !== input.clientId) return undefined;
     if (input.refreshTokenHash) {
@@ -246,11 +255,14 @@ export class McpAuthState extends DurableObject {
 
   /** Counts one request in the current fixed window; exact because calls are serialised here. */
   async hitRateLimit(input: { limit: number; windowSeconds: number; now: number }): Promise<RateLimitDecision> {
-    this.use('rateLimit');
     const windowStart = Math.floor(input.now / input.windowSeconds) * input.windowSeconds;
-    const row = this.sql.exec<{ count: number }>('SELECT count FROM rate_limit_window WHERE window_start = ?', windowStart).toArray()[0];
+    const row = this.holds('rateLimit')
+      ? this.sql.exec<{ count: number }>('SELECT count FROM rate_limit_window WHERE window_start = ?', windowStart).toArray()[0]
+      : undefined;
     const decision = decideRateLimit(row?.count ?? 0, { ...input, windowStart });
+    // Only a counted hit writes; each new window's first hit (re)sets the alarm that deletes the bucket.
     if (decision.allowed) {
+      this.use('rateLimit');
       this.sql.exec('INSERT INTO rate_limit_window VALUES (?, 1) ON CONFLICT (window_start) DO UPDATE SET count = count + 1', windowStart);
       if (!row) {
         this.sql.exec('DELETE FROM rate_limit_window WHERE window_start < ?', windowStart);

@@ -6,7 +6,8 @@ import { createMcpAuth } from '../../src/create-mcp-auth';
 import { resolveOptions } from '../../src/options';
 import { customPrincipal } from '../../src/principal/custom';
 import { withClientMetadataDocuments } from '../../src/storage/client-metadata-documents';
-import { authorizeUrl, clientAuth, pkce, postForm, registerClient, tokensFor } from './helpers';
+import { stateObjectName, stateObjectNames } from '../../src/storage/keys';
+import { ISSUER, authorizeUrl, clientAuth, pkce, postForm, tokensFor, type RegisteredClient } from './helpers';
 
 describe('AS-9: cookies on an https issuer', () => {
   it('AS-9 (RFC 6265bis §4.1.3.2): the consent cookie is __Host-, Secure, HttpOnly, SameSite=Lax, Path=/', async () => {
@@ -19,7 +20,17 @@ describe('AS-9: cookies on an https issuer', () => {
       log: false,
     });
     const host = new Hono().route('/', auth.app);
-    const client = await registerClient({ redirect_uris: ['https://app.example.com/cb'] });
+    // Clients belong to their issuer: register at this one.
+    const registered = await host.fetch(
+      new Request('https://auth.example.com/register', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'none' }),
+      }),
+      env,
+    );
+    expect(registered.status).toBe(201);
+    const client = (await registered.json()) as RegisteredClient;
     const url = authorizeUrl(client, (await pkce()).challenge, { resource: 'https://auth.example.com/mcp' });
     const res = await host.fetch(new Request(`https://auth.example.com${url}`), env);
     expect(res.status).toBe(200);
@@ -48,7 +59,7 @@ describe('AS-15: short-lived tokens, secrets stored hashed', () => {
   it('AS-15 (OAuth 2.1 §7): the grant keeps only hashes — neither the code nor a refresh token appears in its storage', async () => {
     const { flow, tokens } = await tokensFor();
     const grantId = flow.code.split('.')[0]!;
-    const stored = await runInDurableObject(env.MCP_AUTH_STATE.get(env.MCP_AUTH_STATE.idFromName(`grant:${grantId}`)), (_instance, state) => ({
+    const stored = await runInDurableObject(env.MCP_AUTH_STATE.get(env.MCP_AUTH_STATE.idFromName(stateObjectName(ISSUER, stateObjectNames.grant(grantId)))), (_instance, state) => ({
       grant: state.storage.sql.exec('SELECT * FROM grant_record').toArray(),
       refresh: state.storage.sql.exec('SELECT * FROM refresh_token').toArray(),
     }));

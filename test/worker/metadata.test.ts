@@ -2,6 +2,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { createMcpAuth } from '../../src/create-mcp-auth';
+import { stateObjectName, stateObjectNames } from '../../src/storage/keys';
 import { call, ISSUER, postForm, RESOURCE } from './helpers';
 import { bindings, fetchApp, nullPaths, pathOf } from './foundation-helpers';
 
@@ -225,7 +226,7 @@ describe('JWKS (RFC 7517, RFC 8725 §3.1)', () => {
     const again = (await (await fetchApp(fresh.app, '/.well-known/jwks.json')).json()) as Jwks;
     expect(again.keys.map((k) => k.kid)).toEqual(first.keys.map((k) => k.kid));
 
-    const stub = bindings.MCP_AUTH_STATE.get(bindings.MCP_AUTH_STATE.idFromName('signing-keys'));
+    const stub = bindings.MCP_AUTH_STATE.get(bindings.MCP_AUTH_STATE.idFromName(stateObjectName(ISSUER, stateObjectNames.signingKeys())));
     const stored = await runInDurableObject(stub, (_instance, state) =>
       state.storage.sql.exec<{ kid: string; status: string }>('SELECT kid, status FROM signing_key').toArray(),
     );

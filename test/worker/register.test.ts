@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createMcpAuth } from '../../src/create-mcp-auth';
 import { sha256 } from '../../src/crypto';
 import type { ClientRecord } from '../../src/storage/client-store';
+import { issuerKey, kvKeys } from '../../src/storage/keys';
 import { call, ISSUER, RESOURCE } from './helpers';
 import { bindings, expectOAuthError, fetchApp, filler, nullPaths, postJson } from './foundation-helpers';
 
@@ -81,7 +82,7 @@ describe('RFC 7591 §3.2.1 successful registration (AS-11)', () => {
 
   it('AS-15: the client secret is stored in KV only as its SHA-256 hash', async () => {
     const client = await registered({ redirect_uris: [HTTPS_REDIRECT], token_endpoint_auth_method: 'client_secret_basic' });
-    const raw = await bindings.MCP_AUTH_CLIENTS.get(`client:${client.client_id}`);
+    const raw = await bindings.MCP_AUTH_CLIENTS.get(kvKeys.client(await issuerKey(ISSUER), client.client_id));
     expect(raw).not.toBeNull();
     expect(raw).not.toContain(client.client_secret!);
     const stored = JSON.parse(raw!) as ClientRecord & Record<string, unknown>;

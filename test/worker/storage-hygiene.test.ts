@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runInDurableObject } from 'cloudflare:test';
 import { createMcpAuth } from '../../src/create-mcp-auth';
 import { customPrincipal } from '../../src/principal/custom';
@@ -8,15 +8,22 @@ import type { McpAuthState } from '../../src/storage/state-object';
 import { ISSUER, RESOURCE, REDIRECT, basic, call, clientAuth, codeFor, exchangeCode, pkce, postForm, registerClient, tokensFor } from './helpers';
 import { bindings, expectOAuthError, postFormTo } from './foundation-helpers';
 
-/** What an instance holds: its SQLite tables and its alarm. An instance nobody wrote to has neither. */
-async function storageOf(stub: DurableObjectStub<McpAuthState>): Promise<{ tables: string[]; alarm: number | null }> {
+/** What an instance holds: its SQLite tables, its alarm and its database size. */
+async function storageOf(stub: DurableObjectStub<McpAuthState>): Promise<{ tables: string[]; alarm: number | null; size: number }> {
   return runInDurableObject(stub, async (_instance, state) => ({
     tables: state.storage.sql.exec<{ name: string }>('SELECT name FROM sqlite_master').toArray().map((row) => row.name),
     alarm: await state.storage.getAlarm(),
+    size: state.storage.sql.databaseSize,
   }));
 }
 
-const NOTHING = { tables: [], alarm: null };
+let NOTHING: { tables: string[]; alarm: number | null; size: number };
+beforeAll(async () => {
+  // An instance nobody has called: no table, no alarm, an empty database.
+  NOTHING = await storageOf(freshInstance());
+  expect(NOTHING.tables).toEqual([]);
+  expect(NOTHING.alarm).toBeNull();
+});
 let counter = 0;
 /** A Durable Object instance nobody has used yet. */
 function freshInstance(): DurableObjectStub<McpAuthState> {
@@ -110,7 +117,7 @@ describe('Lookups never create storage: an unknown id leaves no instance behind'
     ['unlinkUpstreamGrant', (s) => s.unlinkUpstreamGrant()],
   ];
   for (const [method, lookup] of lookups) {
-    it(`RFC 6819 §4.4.1.11: ${method} on an unknown instance creates no table and no alarm`, async () => {
+    it(`RFC 6819 §4.4.1.11: ${method} on an unknown instance leaves it empty (no table, no alarm, no data)`, async () => {
       const stub = freshInstance();
       await lookup(stub);
       expect(await storageOf(stub)).toEqual(NOTHING);

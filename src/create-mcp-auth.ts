@@ -2,7 +2,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { errorResponse, OAuthError } from './errors.js';
 import { resolveOptions, type McpAuthOptions, type ResolvedOptions } from './options.js';
 import { createServiceFactory, type LoadedKeys, type Services } from './services.js';
-import { createTokenVerifier, type McpGrant, type VerifyOptions } from './verify/index.js';
+import { createTokenVerifier, type McpGrant, type TokenVerifier, type VerifyOptions } from './verify/index.js';
 import { requireMcpAuth, type HonoMcpAuthOptions, type McpAuthEnv } from './middleware/hono.js';
 import { protectedResourceMetadataUrl } from './protocol/resource-metadata.js';
 import { cors, corsPreflight, corsResponseHeaders, rateLimit, type AppEnv } from './routes/http.js';
@@ -27,8 +27,13 @@ export interface McpAuth {
 }
 
 export interface ProtectOptions {
-  /** Scopes the route needs; a function may pick them per request (e.g. per MCP tool). */
-  scopes?: HonoMcpAuthOptions['scopes'];
+  /** Scopes every request of the route needs; the challenge to a request without a valid token names them. */
+  scopes?: string[];
+  /**
+   * More scopes this request needs (e.g. per MCP tool), called only once the token has verified:
+   * nothing of it runs for anonymous callers.
+   */
+  scopesFor?: HonoMcpAuthOptions['scopesFor'];
   /** The resource this route serves; default the first configured resource. */
   resource?: string;
   scopeHierarchy?: HonoMcpAuthOptions['scopeHierarchy'];
@@ -131,7 +136,7 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
   const protect = (protectOptions: ProtectOptions = {}): MiddlewareHandler<McpAuthEnv> => {
     const resource = protectOptions.resource ?? options.resources[0]!;
     const authority = options.authority;
-    const guardOptions = { scopes: protectOptions.scopes, scopeHierarchy: protectOptions.scopeHierarchy, resourceMetadataUrl: protectedResourceMetadataUrl(resource) };
+    const guardOptions = { scopes: protectOptions.scopes, scopesFor: protectOptions.scopesFor, scopeHierarchy: protectOptions.scopeHierarchy, resourceMetadataUrl: protectedResourceMetadataUrl(resource) };
     /** Grantex mode: grant tokens, verified against Grantex's JWKS; the link says which grant of ours. */
     const revocationCheck = (current: Services) => async (grant: McpGrant): Promise<boolean> => {
       if (!grant.grantId) return true;
@@ -152,14 +157,22 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
       checkRevocation: protectOptions.checkRevocation ? revocationCheck(current) : undefined,
       verifiedTokenCacheSize: protectOptions.verifiedTokenCacheSize,
     });
-    // One guard per signing key set (Grantex mode: per bindings), so a verified token is only
+    // One verifier per signing key set (Grantex mode: per bindings), so a verified token is only
     // ever remembered under the keys that verified it; a rotation starts afresh.
+    const verifiers = new WeakMap<object, TokenVerifier>();
+    const verifierFor = async (current: Services): Promise<TokenVerifier> => {
+      const keys = authority ? undefined : await current.keys();
+      let verifier = verifiers.get(keys ?? current);
+      if (!verifier) verifiers.set(keys ?? current, (verifier = createTokenVerifier(verifierOptions(current, keys))));
+      return verifier;
+    };
+    // One guard per bindings. The keys are loaded only when a request presents a token: a request
+    // without one is answered from the challenge alone.
     const guards = new WeakMap<object, MiddlewareHandler<McpAuthEnv>>();
     return async (c, next) => {
       const current = services(c.env as Record<string, unknown>);
-      const keys = authority ? undefined : await current.keys();
-      let guard = guards.get(keys ?? current);
-      if (!guard) guards.set(keys ?? current, (guard = requireMcpAuth({ ...guardOptions, verifier: createTokenVerifier(verifierOptions(current, keys)) })));
+      let guard = guards.get(current);
+      if (!guard) guards.set(current, (guard = requireMcpAuth({ ...guardOptions, verifier: async (token) => (await verifierFor(current))(token) })));
       return guard(c, next);
     };
   };

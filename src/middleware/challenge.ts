@@ -1,7 +1,8 @@
 /**
  * Framework-neutral core of the resource-server middleware: reads the Bearer credentials,
- * verifies them, checks scopes, and describes each failure as status + headers + body with the
- * right `WWW-Authenticate` challenge. The Hono and Express adapters only translate the result.
+ * verifies them, then (and only then) works out and checks the scopes, and describes each
+ * failure as status + headers + body with the right `WWW-Authenticate` challenge. The Hono and
+ * Express adapters only translate the result.
  */
 import { protectedResourceMetadataDocument, protectedResourceMetadataUrl } from '../protocol/resource-metadata.js';
 import { canonicalResource } from '../protocol/resource.js';
@@ -18,7 +19,10 @@ import {
 export interface RequireMcpAuthOptions extends Omit<VerifyOptions, 'issuer'> {
   /** Required unless `verifier` is given. */
   issuer?: string;
-  /** Scopes this route needs, all of them (a grant's broader scopes count via `scopeHierarchy`). */
+  /**
+   * Scopes every request of this route needs (a grant's broader scopes count via
+   * `scopeHierarchy`); the challenge to a request without a valid token names them.
+   */
   scopes?: string[];
   /** RFC 9728 metadata URL for the challenge. Default: derived from the first `audience` (§3.1). */
   resourceMetadataUrl?: string;
@@ -80,8 +84,14 @@ export function bearerChallenge(params: ReadonlyArray<readonly [string, string |
   return parts.length > 0 ? `Bearer ${parts.join(', ')}` : 'Bearer';
 }
 
-/** Checks one request's Authorization header; `scopes` overrides the configured ones for this request. */
-export type RequestAuthenticator = (authorization: string | readonly string[] | null | undefined, scopes?: readonly string[]) => Promise<AuthResult>;
+/**
+ * Checks one request's Authorization header. `scopesFor` names the scopes this request needs
+ * besides the configured ones; it is called only once the token has verified.
+ */
+export type RequestAuthenticator = (
+  authorization: string | readonly string[] | null | undefined,
+  scopesFor?: () => readonly string[] | Promise<readonly string[]>,
+) => Promise<AuthResult>;
 
 interface ScopeChallenges {
   required: string[];
@@ -92,6 +102,8 @@ interface ScopeChallenges {
 
 /** Validates the options once and returns the per-request check used by both adapters. */
 export function createRequestAuthenticator(options: RequireMcpAuthOptions): RequestAuthenticator {
+  if (options.scopes !== undefined && !Array.isArray(options.scopes))
+    throw new TypeError('requireMcpAuth: scopes must be an array of scope tokens; scopes that depend on the request go in scopesFor');
   const verify = options.verifier ?? createTokenVerifier(requireIssuer(options));
   const resourceMetadata = resolveResourceMetadataUrl(options);
   const hasScopes = createScopeMatcher(options.scopeHierarchy);
@@ -133,8 +145,8 @@ export function createRequestAuthenticator(options: RequireMcpAuthOptions): Requ
   const configured = challengesFor(options.scopes ?? []);
   const malformed = (description: string) => errorFailure(400, 'invalid_request', description, [['resource_metadata', resourceMetadata]]);
 
-  return async function authenticate(authorization, scopes) {
-    const { required, challengeScope, missing, insufficient } = scopes ? challengesFor(scopes) : configured;
+  return async function authenticate(authorization, scopesFor) {
+    const { challengeScope, missing } = configured;
     const credentials = readBearerValue(authorization);
     if ('missing' in credentials) return { ok: false, failure: missing };
     if ('invalid' in credentials) return { ok: false, failure: malformed(credentials.invalid) };
@@ -148,6 +160,8 @@ export function createRequestAuthenticator(options: RequireMcpAuthOptions): Requ
       if (!(err instanceof TokenVerificationError)) throw err;
       return { ok: false, failure: verificationFailure(err, resourceMetadata, challengeScope) };
     }
+    // Only a caller with a valid token gets per-request work (e.g. reading the body to find the tool).
+    const { required, insufficient } = scopesFor ? challengesFor([...configured.required, ...(await scopesFor())]) : configured;
     if (required.length > 0 && !hasScopes(grant.scopes, required)) return { ok: false, failure: insufficient };
     return { ok: true, grant };
   };

@@ -12,24 +12,32 @@ import {
 
 export type { McpGrant } from '../verify/index.js';
 export type { ProtectedResourceMetadataOptions, RequireMcpAuthOptions } from './challenge.js';
+/** For the protected route's own body: bounded in memory, and an over-limit body is never left half read. */
+export { readRequestBody } from '../body.js';
 
 export type McpAuthVariables = { mcpGrant: McpGrant };
 export type McpAuthEnv = { Variables: McpAuthVariables };
 
-/** Hono options: `scopes` may depend on the request (e.g. on the MCP tool being called). */
-export interface HonoMcpAuthOptions extends Omit<RequireMcpAuthOptions, 'scopes'> {
-  scopes?: string[] | ((c: Context) => string[] | Promise<string[]>);
+/** Hono options: besides `scopes`, a request may need more (e.g. per MCP tool being called). */
+export interface HonoMcpAuthOptions extends RequireMcpAuthOptions {
+  /**
+   * The scopes this request needs besides `scopes`. Called only once the token has verified, so
+   * nothing of it runs for anonymous callers; it may read the body, or throw (an `HTTPException`)
+   * to answer instead. The 403 challenge names `scopes` and these together.
+   */
+  scopesFor?: (c: Context) => string[] | Promise<string[]>;
 }
 
 /**
- * Verifies the Bearer token (header only), checks `scopes`, and sets `c.get('mcpGrant')`.
- * The verifier and challenges are built here, once; per request only the token is checked.
+ * Verifies the Bearer token (header only), then checks `scopes` and `scopesFor`, and sets
+ * `c.get('mcpGrant')`. The verifier and challenges are built here, once; per request only the
+ * token is checked.
  */
 export function requireMcpAuth(options: HonoMcpAuthOptions): MiddlewareHandler<McpAuthEnv> {
-  const { scopes } = options;
-  const authenticate = createRequestAuthenticator({ ...options, scopes: typeof scopes === 'function' ? [] : scopes });
+  const { scopesFor } = options;
+  const authenticate = createRequestAuthenticator(options);
   return createMiddleware<McpAuthEnv>(async function requireMcpAuth(c, next) {
-    const result = await authenticate(c.req.header('Authorization'), typeof scopes === 'function' ? await scopes(c) : undefined);
+    const result = await authenticate(c.req.header('Authorization'), scopesFor && (() => scopesFor(c)));
     if (!result.ok) return failureResponse(result.failure);
     c.set('mcpGrant', result.grant);
     await next();

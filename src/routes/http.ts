@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { OAuthError } from '../errors.js';
-import { readLimited } from '../body.js';
+import { readRequestBody } from '../body.js';
 import { authenticateClient, extractClientCredentials, type ClientCredentials } from '../protocol/client-auth.js';
 import type { ClientRecord } from '../storage/client-store.js';
 import { defer, type Services } from '../services.js';
@@ -15,14 +15,14 @@ export type AppContext = Context<AppEnv>;
 export const MAX_BODY_BYTES = 16 * 1024;
 
 async function readBody(c: AppContext, maxBytes: number): Promise<string> {
-  const declared = c.req.header('Content-Length');
-  // With a small declared length the runtime holds the body to it: read it at once. Otherwise
-  // (chunked), stream it and stop past the cap.
-  const bytes =
-    declared !== undefined && Number(declared) <= maxBytes
-      ? new Uint8Array(await c.req.arrayBuffer())
-      : await readLimited(c.req.raw.body, declared, maxBytes);
-  if (!bytes) throw new OAuthError('invalid_request', `The request body exceeds ${maxBytes} bytes.`);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await readRequestBody(c.req.raw, maxBytes);
+  } catch {
+    throw new OAuthError('invalid_request', 'The request body could not be read.');
+  }
+  // RFC 9110 §15.5.14: 413 Content Too Large, with the RFC 6749 §5.2 error body.
+  if (!bytes) throw new OAuthError('invalid_request', `The request body exceeds ${maxBytes} bytes.`, { status: 413 });
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {

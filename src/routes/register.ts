@@ -15,7 +15,8 @@ export async function registerClient(c: AppContext): Promise<Response> {
   try {
     body = await readJson(c);
   } catch (err) {
-    throw err instanceof OAuthError ? new OAuthError('invalid_client_metadata', err.description) : err;
+    // RFC 7591 §3.2.2 error code; a 413 (RFC 9110 §15.5.14) keeps its status.
+    throw err instanceof OAuthError ? new OAuthError('invalid_client_metadata', err.description, { status: err.status }) : err;
   }
   const metadata = validateClientMetadata(body, { allowedRedirectUris: options.allowedRedirectUris, scopes: options.scopes });
 

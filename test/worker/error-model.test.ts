@@ -137,11 +137,11 @@ describe('bounded, well-formed request bodies at /token, /introspect, /revoke (A
       await expectOAuthError(await post(path, null), 400, 'invalid_request');
     });
 
-    it(`bounded bodies: ${path} with a body over 16 KiB → 400 invalid_request, never 5xx`, async () => {
-      await expectOAuthError(await post(path, `token=${filler(17 * 1024)}`, FORM), 400, 'invalid_request');
+    it(`bounded bodies, RFC 9110 §15.5.14: ${path} with a body over 16 KiB → 413 invalid_request, never 5xx`, async () => {
+      await expectOAuthError(await post(path, `token=${filler(17 * 1024)}`, FORM), 413, 'invalid_request');
     });
 
-    it(`bounded bodies: ${path} with an oversized streamed body (no Content-Length) → 400 invalid_request`, async () => {
+    it(`bounded bodies, RFC 9110 §15.5.14: ${path} with an oversized streamed body (no Content-Length) → 413 invalid_request`, async () => {
       const chunk = new TextEncoder().encode(`token=${filler(8 * 1024)}`);
       let sent = 0;
       const stream = new ReadableStream<Uint8Array>({
@@ -150,7 +150,7 @@ describe('bounded, well-formed request bodies at /token, /introspect, /revoke (A
           else controller.close();
         },
       });
-      await expectOAuthError(await post(path, stream, FORM), 400, 'invalid_request');
+      await expectOAuthError(await post(path, stream, FORM), 413, 'invalid_request');
     });
 
     it(`RFC 6749 §3.1: ${path} with a repeated parameter → 400 invalid_request`, async () => {
@@ -195,8 +195,8 @@ describe('RFC 9110 §15.5.6: a POST-only endpoint answers other methods with 405
   }
 });
 
-describe('bounded bodies: an oversized body without Content-Length is cut off, never buffered whole', () => {
-  it('a 1 MiB chunked body at /token → 400 invalid_request', async () => {
+describe('bounded bodies: an oversized body without Content-Length is read to its end and discarded, never buffered whole', () => {
+  it('RFC 9112 §9.6: a 1 MiB chunked body at /token → 413 invalid_request once the whole stream was consumed', async () => {
     const chunk = new TextEncoder().encode('a'.repeat(64 * 1024));
     let sent = 0;
     const body = new ReadableStream<Uint8Array>({
@@ -207,8 +207,8 @@ describe('bounded bodies: an oversized body without Content-Length is cut off, n
       },
     });
     const res = await call('/token', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body, duplex: 'half' } as RequestInit);
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(413);
     expect(((await res.json()) as { error: string }).error).toBe('invalid_request');
-    expect(sent).toBeLessThan(16); // the stream was cancelled early
+    expect(sent).toBe(16); // read to its end (and dropped), so a keep-alive connection stays usable
   });
 });

@@ -165,12 +165,12 @@ describe('RFC 7591 §3.2.2 registration errors (AS-6, AS-11)', () => {
     await expectOAuthError(await call('/register', { method: 'POST', body }), 400, ['invalid_request', 'invalid_client_metadata']);
   });
 
-  it('bounded bodies: a registration body over 16 KiB → 400, never 5xx', async () => {
+  it('bounded bodies, RFC 9110 §15.5.14: a registration body over 16 KiB → 413, never 5xx', async () => {
     const body = JSON.stringify({ redirect_uris: [HTTPS_REDIRECT], software_id: filler(17 * 1024) });
-    await expectOAuthError(await register(body), 400, ['invalid_request', 'invalid_client_metadata']);
+    await expectOAuthError(await register(body), 413, ['invalid_request', 'invalid_client_metadata']);
   });
 
-  it('bounded bodies: an oversized body without Content-Length (streamed) → 400, never 5xx', async () => {
+  it('bounded bodies, RFC 9110 §15.5.14: an oversized body without Content-Length (streamed) → 413, never 5xx', async () => {
     const chunk = new TextEncoder().encode(`{"redirect_uris":["${HTTPS_REDIRECT}"],"software_id":"${filler(17 * 1024)}"}`);
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -179,7 +179,7 @@ describe('RFC 7591 §3.2.2 registration errors (AS-6, AS-11)', () => {
       },
     });
     const res = await call('/register', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: stream });
-    await expectOAuthError(res, 400, ['invalid_request', 'invalid_client_metadata']);
+    await expectOAuthError(res, 413, ['invalid_request', 'invalid_client_metadata']);
   });
 });
 

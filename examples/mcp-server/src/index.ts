@@ -1,20 +1,24 @@
 // A real MCP server on Hono in one Worker, protected by the co-located authorization server.
 // `npm run dev:example` serves it on http://localhost:8787: MCP at /mcp, OAuth beside it.
 import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { z } from 'zod';
 import { createMcpAuth, grantexFromEnv, McpAuthState, type WorkerEnv } from 'mcp-auth-edge';
-import type { McpAuthEnv, McpGrant } from 'mcp-auth-edge/hono';
+import { readRequestBody, type McpAuthEnv, type McpGrant } from 'mcp-auth-edge/hono';
 
 /** ISSUER, ACCESS_TOKEN_TTL_SECONDS and, to use Grantex as the grant authority, the GRANTEX_* variables. */
 type Env = WorkerEnv;
+/** The JSON-RPC body of a POST, once read and parsed. */
+type McpHostEnv = McpAuthEnv & { Bindings: Env; Variables: { mcpBody: { message: unknown } } };
 
-/** The scope each tool needs; `/mcp` itself needs read. */
-const TOOL_SCOPES: Record<string, string[]> = {
-  whoami: ['mcp:tools:read'],
-  create_ticket: ['mcp:tools:read', 'mcp:tools:write'],
-};
+/** Every MCP request needs read. */
+const READ_SCOPES = ['mcp:tools:read'];
+/** The scopes a tool needs besides read. A Map: the tool name is caller input, never an object key. */
+const TOOL_SCOPES = new Map<string, string[]>([['create_ticket', ['mcp:tools:write']]]);
+/** The largest JSON-RPC body accepted. */
+const MAX_MCP_BODY_BYTES = 1024 * 1024;
 
 function buildServer(grant: McpGrant): McpServer {
   const server = new McpServer({ name: 'mcp-auth-edge example', version: '1.0.0' });
@@ -29,19 +33,47 @@ function buildServer(grant: McpGrant): McpServer {
   return server;
 }
 
-/** JSON-RPC: the scopes a `tools/call` needs; any other MCP request needs read. */
-async function scopesForRequest(c: Context): Promise<string[]> {
-  if (c.req.method !== 'POST') return TOOL_SCOPES.whoami!;
-  const body = await c.req.json().catch(() => undefined);
-  const messages = Array.isArray(body) ? body : [body];
-  const needed = new Set<string>(TOOL_SCOPES.whoami);
-  for (const message of messages) {
-    if (message?.method === 'tools/call') for (const scope of TOOL_SCOPES[message.params?.name] ?? []) needed.add(scope);
+/** A refusal with a JSON-RPC error and no id, as the MCP Streamable HTTP transport answers. */
+function jsonRpcError(status: 400 | 413, code: number, message: string): HTTPException {
+  return new HTTPException(status, { res: Response.json({ jsonrpc: '2.0', id: null, error: { code, message } }, { status }) });
+}
+
+/**
+ * The JSON-RPC body of a POST: read once within the cap, parsed once, kept for the transport.
+ * Too large → 413; not UTF-8 JSON → 400 parse error (-32700, JSON-RPC 2.0 §5.1).
+ */
+async function mcpMessage(c: Context<McpHostEnv>): Promise<unknown> {
+  const read = c.get('mcpBody');
+  if (read) return read.message;
+  const bytes = await readRequestBody(c.req.raw, MAX_MCP_BODY_BYTES).catch(() => new Uint8Array(0)); // broke off: parses as nothing
+  if (!bytes) throw jsonRpcError(413, -32000, `Request body exceeds ${MAX_MCP_BODY_BYTES} bytes`);
+  let message: unknown;
+  try {
+    message = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw jsonRpcError(400, -32700, 'Parse error: Invalid JSON');
+  }
+  c.set('mcpBody', { message });
+  return message;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/** The scopes the `tools/call` messages of a POST need besides read (asked only once the token verified). */
+async function toolScopes(c: Context<McpHostEnv>): Promise<string[]> {
+  if (c.req.method !== 'POST') return [];
+  const message = await mcpMessage(c);
+  const needed = new Set<string>();
+  for (const each of Array.isArray(message) ? message : [message]) {
+    if (!isObject(each) || each.method !== 'tools/call' || !isObject(each.params) || typeof each.params.name !== 'string') continue;
+    for (const scope of TOOL_SCOPES.get(each.params.name) ?? []) needed.add(scope);
   }
   return [...needed];
 }
 
-let app: Hono<McpAuthEnv & { Bindings: Env }> | undefined;
+let app: Hono<McpHostEnv> | undefined;
 
 function build(env: Env) {
   const auth = createMcpAuth({
@@ -58,14 +90,14 @@ function build(env: Env) {
     consentUi: { appName: 'Example MCP server' },
     authority: grantexFromEnv(env), // undefined → the embedded signer
   });
-  const host = new Hono<McpAuthEnv & { Bindings: Env }>();
+  const host = new Hono<McpHostEnv>();
   host.route('/', auth.app); // authorization server + RFC 9728 metadata for /mcp
-  host.all('/mcp', auth.protect({ scopes: scopesForRequest }), async (c) => {
+  host.all('/mcp', auth.protect({ scopes: READ_SCOPES, scopesFor: toolScopes }), async (c) => {
+    const parsedBody = c.req.method === 'POST' ? await mcpMessage(c) : undefined;
     // Stateless Streamable HTTP: a server and a transport per request.
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     const server = buildServer(c.get('mcpGrant'));
     await server.connect(transport);
-    const parsedBody = c.req.method === 'POST' ? await c.req.json() : undefined;
     return transport.handleRequest(c.req.raw, { parsedBody });
   });
   return host;

@@ -9,7 +9,8 @@ import { cors, corsPreflight, corsResponseHeaders, rateLimit, type AppEnv } from
 import { effectiveLimit, type RateLimitedEndpoint } from './rate-limit/limits.js';
 import { authorizationServerMetadata, protectedResourceDocuments } from './routes/metadata.js';
 import { registerClient } from './routes/register.js';
-import { decideConsent, finishUpstreamConsent, showConsent } from './routes/authorize.js';
+import { decideConsent, finishUpstreamConsent, misdirectedPage, showConsent } from './routes/authorize.js';
+import { createMisdirectedWarning, issuerOriginOnly } from './routes/issuer-origin.js';
 import { upstreamCallbackPath } from './routes/upstream.js';
 import { issueToken } from './routes/token.js';
 import { introspectToken } from './routes/introspect.js';
@@ -80,18 +81,28 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     c.set('services', services(c.env));
     await next();
   };
-  /** The middleware of one endpoint: CORS (never on authorize), services, its rate limit if any. */
-  const chain = (endpoint: RateLimitedEndpoint, { withCors = true, needsServices = true, authenticatesClients = false } = {}): MiddlewareHandler<AppEnv>[] => {
+  const warnMisdirected = createMisdirectedWarning(options.issuerUrl.origin, options.clock);
+  /** RFC 9110 §15.5.20: only the issuer's origin is served; browser endpoints answer with a page. */
+  const issuerOrigin = ({ page = false } = {}) => issuerOriginOnly(options, warnMisdirected, page ? misdirectedPage : undefined);
+  /**
+   * The middleware of one endpoint: the issuer-origin check (before anything else, so a
+   * misdirected request costs nothing), CORS (never on authorize), services, its rate limit if any.
+   */
+  const chain = (endpoint: RateLimitedEndpoint, { withCors = true, needsServices = true, authenticatesClients = false, page = false } = {}): MiddlewareHandler<AppEnv>[] => {
     const limit = effectiveLimit(endpoint, options.rateLimits);
-    return [...(withCors ? [cors(corsResponseHeaders({ authenticatesClients, rateLimited: limit !== undefined }))] : []), ...(needsServices || limit ? [withServices] : []), ...(limit ? [rateLimit(endpoint, limit)] : [])];
+    return [
+      issuerOrigin({ page }),
+      ...(withCors ? [cors(corsResponseHeaders({ authenticatesClients, rateLimited: limit !== undefined }))] : []),
+      ...(needsServices || limit ? [withServices] : []),
+      ...(limit ? [rateLimit(endpoint, limit)] : []),
+    ];
   };
   /** A document that never changes while the isolate lives: serialised once, CORS headers included. */
   const serveStatic = (path: string, document: unknown) => {
     const body = JSON.stringify(document);
     const rateLimited = effectiveLimit('other', options.rateLimits) !== undefined;
     const headers = { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=3600', ...corsResponseHeaders({ rateLimited }) };
-    const limited = chain('other', { withCors: false, needsServices: false });
-    if (limited.length > 0) app.use(path, ...limited);
+    app.use(path, ...chain('other', { withCors: false, needsServices: false }));
     app.get(path, () => new Response(body, { headers }));
     app.options(path, corsPreflight);
   };
@@ -100,7 +111,7 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
   for (const path of paths.asMetadata) serveStatic(path, metadata);
   // This is not an OpenID Provider: the OIDC discovery document does not exist (404, never 5xx).
   for (const path of paths.oidc) {
-    app.use(path, cors(corsResponseHeaders({})));
+    app.use(path, issuerOrigin(), cors(corsResponseHeaders({})));
     app.get(path, () => new OAuthError('not_found', 'This server is an OAuth 2.1 authorization server, not an OpenID Provider.').toResponse());
   }
   for (const [path, document] of protectedResourceDocuments(options)) serveStatic(path, document);
@@ -114,11 +125,11 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
   }
 
   // RFC 9700 §2.6: no CORS on the authorization endpoint.
-  app.use(paths.authorize, ...chain('authorize', { withCors: false }));
+  app.use(paths.authorize, ...chain('authorize', { withCors: false, page: true }));
   app.get(paths.authorize, showConsent);
   app.post(paths.authorize, decideConsent);
   if (options.authority) {
-    app.use(paths.upstreamCallback, ...chain('authorize', { withCors: false }));
+    app.use(paths.upstreamCallback, ...chain('authorize', { withCors: false, page: true }));
     app.get(paths.upstreamCallback, finishUpstreamConsent);
   }
 

@@ -38,7 +38,7 @@ export interface WorkerEnv {
   /** Cloudflare Access: team domain and application AUD tag. */
   CF_ACCESS_TEAM_DOMAIN?: string;
   CF_ACCESS_AUD?: string;
-  /** "force" allows the development sign-in on a public issuer (never in production). */
+  /** "force" allows the development sign-in on a public issuer (never in production); it is still offered only at the issuer's origin. */
   DEVELOPMENT_SIGN_IN?: string;
   /** Grantex as the grant authority (README "Use Grantex"); the API key is a secret. */
   GRANTEX_BASE_URL?: string;

@@ -6,6 +6,7 @@ import { withClientMetadataDocuments } from './storage/client-metadata-documents
 import type { McpAuthState } from './storage/state-object.js';
 import { stateObjectName, stateObjectNames } from './storage/keys.js';
 import { keyFromSecret, toKeySet, type SigningKeySet } from './tokens/signing-keys.js';
+import { deriveConsentKeys } from './tokens/consent-request.js';
 import { createEventSink, type EmitEvent } from './events-sink.js';
 import { createAccessTokenReader, type AccessTokenReader } from './tokens/access-token-view.js';
 
@@ -17,6 +18,8 @@ export interface Services {
   /** Grantex mode: the link from an upstream grant id to our grant. */
   upstreamLink(upstreamGrantId: string): DurableObjectStub<McpAuthState>;
   rateLimitBucket(endpoint: string, key: string): DurableObjectStub<McpAuthState>;
+  /** The record of one consent request's single use. */
+  consent(consentId: string): DurableObjectStub<McpAuthState>;
   keys(): Promise<LoadedKeys>;
   readAccessToken: AccessTokenReader;
   emit: EmitEvent;
@@ -25,6 +28,8 @@ export interface Services {
 
 export interface LoadedKeys extends SigningKeySet {
   verificationKey: JWTVerifyGetKey;
+  /** MAC keys of consent requests (current first), never published: src/tokens/consent-request.ts. */
+  consentKeys: CryptoKey[];
 }
 
 /** How long an isolate keeps the signing keys before asking the Durable Object again (rotation). */
@@ -67,6 +72,7 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
       upstreamLink,
       readAccessToken: createAccessTokenReader(options, keys, upstreamLink),
       rateLimitBucket: (endpoint, key) => stub(stateObjectNames.rateLimit(endpoint, key)),
+      consent: (consentId) => stub(stateObjectNames.consent(consentId)),
       keys,
       emit,
       now,
@@ -81,7 +87,7 @@ async function loadKeys(options: ResolvedOptions, signingKeysObject: () => Durab
     ? [await keyFromSecret(options.privateJwk, options.signingAlgorithm)]
     : await signingKeysObject().signingKeys({ alg: options.signingAlgorithm, now, retainSeconds: options.accessTokenTtlSeconds + 60 });
   const set = await toKeySet(stored);
-  return { ...set, verificationKey: createLocalJWKSet(set.jwks) };
+  return { ...set, verificationKey: createLocalJWKSet(set.jwks), consentKeys: await deriveConsentKeys(stored) };
 }
 
 function binding<T>(env: Record<string, unknown>, name: string, kind: string): T {

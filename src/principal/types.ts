@@ -22,5 +22,10 @@ export interface PrincipalResolver {
   readonly signInField?: boolean;
   /** Allowed on a public https issuer (false only for an unforced development sign-in). */
   readonly production: boolean;
+  /**
+   * Why this resolver must not run for a request, as a message for the operator (what to
+   * configure); undefined when it may. Asked before the consent page is shown or decided.
+   */
+  refusal?(input: { requestUrl: URL; issuerUrl: URL }): string | undefined;
   resolve(input: PrincipalRequest): Promise<Principal | undefined>;
 }

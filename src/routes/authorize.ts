@@ -1,7 +1,6 @@
 import { getCookie, setCookie } from 'hono/cookie';
-import { SignJWT, jwtVerify } from 'jose';
 import type { AppContext } from './http.js';
-import { readForm, rejectRepeatedParameters } from './http.js';
+import { noStoreRedirect, readForm, rejectRepeatedParameters } from './http.js';
 import { OAuthError } from '../errors.js';
 import { randomToken, sha256, timingSafeEqual } from '../crypto.js';
 import {
@@ -14,10 +13,12 @@ import {
 import { isLoopbackHost } from '../protocol/redirect-uri.js';
 import { renderConsentPage, renderErrorPage } from '../ui/consent-page.js';
 import type { ClientRecord } from '../storage/client-store.js';
+import { isClientIdUrl } from '../storage/client-metadata-documents.js';
+import { signConsentRequest, verifyConsentRequest } from '../tokens/consent-request.js';
+import type { ResolvedOptions } from '../options.js';
 import { approvedGrant } from '../grants/grant-record.js';
 import { startUpstreamAuthorization, upstreamCallback } from './upstream.js';
 
-const CONSENT_TYP = 'mcp-consent-request+jwt';
 const CONSENT_TTL_SECONDS = 600;
 
 function cookieName(c: AppContext): string {
@@ -30,7 +31,7 @@ function clearConsentCookie(c: AppContext): void {
 }
 
 /** Anti-framing and a script-free CSP on every page this server renders (RFC 9700 §4.16). */
-function securePage(c: AppContext, nonce: string, body: unknown, status: 200 | 400 | 403, formTargets: string[] = []): Response | Promise<Response> {
+function securePage(c: AppContext, nonce: string, body: unknown, status: 200 | 400 | 403 | 421, formTargets: string[] = []): Response | Promise<Response> {
   // CSP form-action also governs the redirects after the POST (to the client, or to Grantex).
   const formAction = ["'self'", ...new Set(formTargets.map((target) => new URL(target).origin))].join(' ');
   c.header('Content-Security-Policy', `default-src 'none'; style-src 'nonce-${nonce}'; img-src https: data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`);
@@ -46,12 +47,33 @@ function errorPage(c: AppContext, nonce: string, message: string, status: 400 | 
   return securePage(c, nonce, renderErrorPage({ appName, title: 'This request cannot be completed', message, nonce }), status);
 }
 
+/**
+ * RFC 9110 §15.5.20: a browser request that reached this server under another origin than the
+ * issuer's (a foreign Host, a proxy that rewrote it, a deployment at an address the issuer does
+ * not name). It is answered with a page for the operator, never with the issuer's forms.
+ */
+export function misdirectedPage(c: AppContext, options: ResolvedOptions): Response | Promise<Response> {
+  const nonce = randomToken(16);
+  const message =
+    `This authorization server answers only at its issuer, ${options.issuer}. If you run it: set ISSUER (the issuer option) to the address users reach, ` +
+    'and behind a proxy forward the original Host header. Outside localhost, sign users in with cloudflareAccess or customPrincipal; ' +
+    'developmentSignIn({ force: true }) is for testing only.';
+  return securePage(c, nonce, renderErrorPage({ appName: options.consentUi.appName, title: 'This address does not belong to this server', message, nonce }), 421);
+}
+
+/** The principal resolver refuses this request (development sign-in off its loopback origin): a page for the operator. */
+function principalRefusal(c: AppContext, options: ResolvedOptions): string | undefined {
+  return options.principal.refusal?.({ requestUrl: new URL(c.req.url), issuerUrl: options.issuerUrl });
+}
+
 /** GET /authorize (OAuth 2.1 §4.1.1): validate, identify the user, show the consent page. */
 export async function showConsent(c: AppContext): Promise<Response> {
   const services = c.var.services;
   const { options } = services;
   const nonce = randomToken(16);
   const params = new URL(c.req.url).searchParams;
+  const refusal = principalRefusal(c, options);
+  if (refusal) return errorPage(c, nonce, refusal, 403);
 
   let client: ClientRecord | undefined;
   let redirectUri: string;
@@ -70,27 +92,24 @@ export async function showConsent(c: AppContext): Promise<Response> {
     request = checkAuthorizationRequest(params, client!, redirectUri, options);
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
-    return c.redirect(authorizationResponseUrl(redirectUri, options.issuer, { error: err.code, error_description: err.description, state: params.get('state') ?? undefined }), 302);
+    return noStoreRedirect(c, authorizationResponseUrl(redirectUri, options.issuer, { error: err.code, error_description: err.description, state: params.get('state') ?? undefined }), 302);
   }
 
   const principal = await options.principal.resolve({ request: c.req.raw, env: c.env });
   if (!principal && !options.principal.signInField) {
-    return c.redirect(authorizationResponseUrl(redirectUri, options.issuer, { error: 'access_denied', error_description: 'The user is not signed in.', state: request.state }), 302);
+    return noStoreRedirect(c, authorizationResponseUrl(redirectUri, options.issuer, { error: 'access_denied', error_description: 'The user is not signed in.', state: request.state }), 302);
   }
   // Grantex mode with a known user: Grantex's own consent page asks, not ours.
   if (principal && options.authority) return startUpstreamAuthorization(c, options.authority, request, principal);
 
-  // The form carries the validated request, signed and bound to a cookie of this browser.
+  // The form carries the validated request, MACed (never with a published key) and bound to a
+  // cookie of this browser; `cid` names the record of its single use.
   const csrf = randomToken(32);
   const keys = await services.keys();
-  const issuedAt = services.now();
-  const signed = await new SignJWT({ req: request, csrf: await sha256(csrf) })
-    .setProtectedHeader({ alg: keys.alg, kid: keys.kid, typ: CONSENT_TYP })
-    .setIssuer(options.issuer)
-    .setAudience(`${options.issuer}/authorize`)
-    .setIssuedAt(issuedAt)
-    .setExpirationTime(issuedAt + CONSENT_TTL_SECONDS)
-    .sign(keys.privateKey);
+  const signed = await signConsentRequest(
+    { req: request, csrf: await sha256(csrf), cid: randomToken(16) },
+    { keys: keys.consentKeys, issuer: options.issuer, now: services.now(), ttlSeconds: CONSENT_TTL_SECONDS },
+  );
   setCookie(c, cookieName(c), csrf, {
     path: '/',
     httpOnly: true,
@@ -103,9 +122,10 @@ export async function showConsent(c: AppContext): Promise<Response> {
   const page = renderConsentPage({
     ui: options.consentUi,
     clientName: client!.client_name ?? client!.client_id,
-    clientUri: client!.client_uri,
+    clientDocumentHost: isClientIdUrl(client!.client_id) ? new URL(client!.client_id).host : undefined,
     redirectHost,
-    localhostOnly: client!.redirect_uris.every((uri) => isLoopbackHost(new URL(uri).hostname)),
+    // MCP 2026-07-28 security considerations: whatever listens on this computer gets the code.
+    loopbackRedirect: isLoopbackHost(new URL(redirectUri).hostname),
     scopes: request.scopes.map((name) => ({ name, description: options.scopeDescriptions[name] })),
     resource: request.resource,
     request: signed,
@@ -128,42 +148,42 @@ export async function decideConsent(c: AppContext): Promise<Response> {
   const origin = c.req.header('Origin');
   if (site === 'cross-site' || (origin && origin !== 'null' && origin !== options.issuerUrl.origin))
     return errorPage(c, nonce, 'The approval did not come from this site.', 403);
+  const refusal = principalRefusal(c, options);
+  if (refusal) return errorPage(c, nonce, refusal, 403);
 
   const form = await readForm(c);
   const keys = await services.keys();
-  let request: AuthorizationRequest;
-  let csrfHash: string;
-  try {
-    const { payload } = await jwtVerify<{ req: AuthorizationRequest; csrf: string }>(form.get('request') ?? '', keys.verificationKey, {
-      issuer: options.issuer,
-      audience: `${options.issuer}/authorize`,
-      typ: CONSENT_TYP,
-      currentDate: new Date(services.now() * 1000),
-    });
-    request = payload.req;
-    csrfHash = payload.csrf;
-  } catch {
-    return errorPage(c, nonce, 'This approval form has expired or was tampered with. Start again from the application.');
-  }
+  const consent = await verifyConsentRequest(form.get('request') ?? '', { keys: keys.consentKeys, issuer: options.issuer, now: services.now() });
+  if (!consent) return errorPage(c, nonce, 'This approval form has expired or was tampered with. Start again from the application.');
+  const request: AuthorizationRequest = consent.req;
   const cookie = getCookie(c, cookieName(c));
-  if (!cookie || !timingSafeEqual(await sha256(cookie), csrfHash))
+  if (!cookie || !timingSafeEqual(await sha256(cookie), consent.csrf))
     return errorPage(c, nonce, 'This approval form does not belong to this browser session. Start again from the application.', 403);
 
   const client = await services.clients.get(request.clientId);
   if (!client) return errorPage(c, nonce, 'This application is no longer registered.');
 
+  /** RFC 9700 §4.12: the first decision on this form wins; false when it was already decided. */
+  const decide = (decision: 'approve' | 'deny') => services.consent(consent.cid).useConsent({ decision, expiresAt: consent.exp, now: services.now() });
+  const alreadyUsed = () => errorPage(c, nonce, 'This approval form was already used. Start again from the application.');
   const respond = (params: Record<string, string | undefined>) => {
     clearConsentCookie(c);
-    return c.redirect(authorizationResponseUrl(request.redirectUri, options.issuer, { ...params, state: request.state }), 303);
+    return noStoreRedirect(c, authorizationResponseUrl(request.redirectUri, options.issuer, { ...params, state: request.state }), 303);
   };
 
-  if (form.get('action') !== 'approve') return respond({ error: 'access_denied', error_description: 'The user denied the request.' });
+  if (form.get('action') !== 'approve') {
+    if (!(await decide('deny'))) return alreadyUsed();
+    return respond({ error: 'access_denied', error_description: 'The user denied the request.' });
+  }
 
   const principal = await options.principal.resolve({ request: c.req.raw, env: c.env, form });
   if (!principal) {
+    // A name that was not accepted decides nothing: the same form may be sent again.
     if (options.principal.signInField) return errorPage(c, nonce, 'Enter a name (letters, digits, spaces, . _ @ \' -; at most 64) to sign in.');
+    if (!(await decide('deny'))) return alreadyUsed();
     return respond({ error: 'access_denied', error_description: 'The user is not signed in.' });
   }
+  if (!(await decide('approve'))) return alreadyUsed();
 
   if (options.authority) {
     clearConsentCookie(c);

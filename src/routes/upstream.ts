@@ -1,5 +1,5 @@
 import { getCookie, setCookie } from 'hono/cookie';
-import type { AppContext } from './http.js';
+import { noStoreRedirect, type AppContext } from './http.js';
 import { OAuthError } from '../errors.js';
 import { randomToken, seal, sha256, unseal } from '../crypto.js';
 import { s256 } from '../protocol/pkce.js';
@@ -39,7 +39,7 @@ export async function startUpstreamAuthorization(c: AppContext, authority: Grant
   const verifier = randomToken(32);
   const browser = randomToken(32);
   const answerClient = (error: string, description: string) =>
-    c.redirect(authorizationResponseUrl(request.redirectUri, options.issuer, { error, error_description: description, state: request.state }), 303);
+    noStoreRedirect(c, authorizationResponseUrl(request.redirectUri, options.issuer, { error, error_description: description, state: request.state }), 303);
 
   let started;
   try {
@@ -74,7 +74,7 @@ export async function startUpstreamAuthorization(c: AppContext, authority: Grant
   if (started.code) return completeUpstream(c, { state, upstreamCode: started.code });
 
   setCookie(c, browserCookie(c), browser, { path: '/', httpOnly: true, secure: !options.insecureLoopback, sameSite: 'Lax', maxAge: UPSTREAM_CONSENT_SECONDS });
-  return c.redirect(started.consentUrl, 303);
+  return noStoreRedirect(c, started.consentUrl, 303);
 }
 
 /**
@@ -96,7 +96,8 @@ export async function upstreamCallback(c: AppContext, pageError: (message: strin
       now: services.now(),
     });
     if (!cancelled) return pageError('This sign-in link was already used or has expired. Start again from the application.');
-    return c.redirect(
+    return noStoreRedirect(
+      c,
       authorizationResponseUrl(cancelled.redirect_uri, services.options.issuer, { error: 'access_denied', error_description: 'The user denied the request.', state: cancelled.client_state ?? undefined }),
       303,
     );
@@ -126,5 +127,5 @@ async function completeUpstream(
     codeExpiresAt: now + services.options.codeExpirationSeconds,
   });
   if (!grant) return pageError('This sign-in link was already used. Start again from the application.');
-  return c.redirect(authorizationResponseUrl(grant.redirect_uri, services.options.issuer, { code, state: grant.client_state ?? undefined }), 303);
+  return noStoreRedirect(c, authorizationResponseUrl(grant.redirect_uri, services.options.issuer, { code, state: grant.client_state ?? undefined }), 303);
 }

@@ -5,7 +5,8 @@ import { sha256 } from '../crypto.js';
  *
  * Durable Object instances are sharded by what they hold: one instance per grant (its code,
  * refresh-token family and access-token denylist), one per rate-limit bucket, one per upstream
- * grant link (Grantex mode) and one for the signing keys. No instance sees every request.
+ * grant link (Grantex mode), one per decided consent request and one for the signing keys. No
+ * instance sees every request.
  *
  * Every key and instance name belongs to one issuer, so two issuers served by one worker with the
  * same bindings never share a client, a grant or a signing key: KV keys carry `issuerKey(issuer)`,
@@ -54,6 +55,8 @@ export const stateObjectNames = {
   /** Grantex mode: upstream grant id (the grant token's `grnt`) → our grant and its client. */
   upstreamGrant: (upstreamGrantId: string) => `upstream-grant:${upstreamGrantId}`,
   rateLimit: (endpoint: string, key: string) => `ratelimit:${endpoint}:${key}`,
+  /** One consent request (the `cid` of its signed form): records its single use until it expires. */
+  consent: (consentId: string) => `consent:${consentId}`,
   signingKeys: () => 'signing-keys',
 };
 

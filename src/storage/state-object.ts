@@ -16,7 +16,7 @@ export interface TokenStatus {
   grant?: GrantRecord;
 }
 
-const SCHEMA: Record<'grant' | 'upstreamLink' | 'rateLimit' | 'signingKeys', string> = {
+const SCHEMA: Record<'grant' | 'upstreamLink' | 'rateLimit' | 'signingKeys' | 'consent', string> = {
   grant: `
     CREATE TABLE IF NOT EXISTS grant_record (grant_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, sub TEXT NOT NULL,
       scope TEXT NOT NULL, resource TEXT NOT NULL, redirect_uri TEXT NOT NULL, code_hash TEXT NOT NULL,
@@ -29,13 +29,15 @@ const SCHEMA: Record<'grant' | 'upstreamLink' | 'rateLimit' | 'signingKeys', str
   upstreamLink: `CREATE TABLE IF NOT EXISTS upstream_link (upstream_grant_id TEXT PRIMARY KEY, grant_id TEXT NOT NULL,
       client_id TEXT NOT NULL, expires_at INTEGER NOT NULL);`,
   rateLimit: `CREATE TABLE IF NOT EXISTS rate_limit_window (window_start INTEGER PRIMARY KEY, count INTEGER NOT NULL);`,
+  consent: `CREATE TABLE IF NOT EXISTS consent_use (decision TEXT NOT NULL, used_at INTEGER NOT NULL);`,
   signingKeys: `CREATE TABLE IF NOT EXISTS signing_key (kid TEXT PRIMARY KEY, alg TEXT NOT NULL, private_jwk TEXT NOT NULL,
       public_jwk TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL, retire_after INTEGER);`,
 };
 
 /**
  * The SQLite-backed Durable Object that holds all short-lived state. Each instance holds one
- * kind of thing, named by src/storage/keys.ts: a grant, a rate-limit bucket, or the signing keys.
+ * kind of thing, named by src/storage/keys.ts: a grant, a rate-limit bucket, a consent's use, or
+ * the signing keys.
  * Every read-decide-write below runs without an await in between, so it is atomic: the
  * instance handles one such call at a time.
  */
@@ -272,6 +274,21 @@ export class McpAuthState extends DurableObject {
     return decision;
   }
 
+  // ---- consent requests ---------------------------------------------------------------
+
+  /**
+   * RFC 9700 §4.12: records the decision on one consent request (its signed form). True for the
+   * first decision only, approve or deny; every later post of the same form is refused. The
+   * record is deleted by the alarm when the form expires, so nothing is kept longer than that.
+   */
+  async useConsent(input: { decision: 'approve' | 'deny'; expiresAt: number; now: number }): Promise<boolean> {
+    this.use('consent');
+    if (this.sql.exec('SELECT 1 FROM consent_use LIMIT 1').toArray().length > 0) return false;
+    this.sql.exec('INSERT INTO consent_use VALUES (?, ?)', input.decision, input.now);
+    await this.ctx.storage.setAlarm(input.expiresAt * 1000);
+    return true;
+  }
+
   // ---- signing keys -------------------------------------------------------------------
 
   /**
@@ -324,7 +341,7 @@ export class McpAuthState extends DurableObject {
       }));
   }
 
-  /** Grants and rate-limit buckets delete themselves once nothing in them can still be used. */
+  /** Grants, rate-limit buckets and consent records delete themselves once nothing in them can still be used. */
   override async alarm(): Promise<void> {
     const holdsKeys = this.sql.exec(`SELECT 1 FROM sqlite_master WHERE name = 'signing_key'`).toArray().length > 0;
     if (!holdsKeys) await this.destroy();

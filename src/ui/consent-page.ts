@@ -4,12 +4,15 @@ import type { ConsentUiOptions } from '../options.js';
 
 export interface ConsentPageInput {
   ui: ConsentUiOptions & { appName: string };
+  /** The client's self-asserted name (or its id): shown, never trusted. */
   clientName: string;
-  clientUri?: string;
+  /** The host of a Client ID Metadata Document (an https URL client_id): who published the client's details. */
+  clientDocumentHost?: string;
   redirectHost: string;
-  /** Every redirect URI of the client is a loopback address: only a local app receives the code. */
-  localhostOnly: boolean;
+  /** The redirect URI in use is a loopback address: whatever runs on this computer receives the code. */
+  loopbackRedirect: boolean;
   scopes: { name: string; description?: string }[];
+  /** The protected resource being granted (RFC 8707). */
   resource: string;
   /** The signed, CSRF-bound authorization request the form posts back. */
   request: string;
@@ -28,7 +31,7 @@ const STYLE = `
 main{width:100%;max-width:440px;background:var(--card);border:1px solid var(--line);border-radius:14px;padding:28px;box-shadow:0 8px 30px rgba(0,0,0,.06)}
 header{display:flex;align-items:center;gap:12px;margin-bottom:18px}header img{width:40px;height:40px;border-radius:8px;object-fit:contain}
 header span{font-weight:600;color:var(--muted)}h1{font-size:1.3rem;line-height:1.35;margin:0 0 6px}p{margin:0 0 14px;color:var(--muted)}
-.host{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;color:var(--text);overflow-wrap:anywhere}
+.host,.resource{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;color:var(--text);overflow-wrap:anywhere}
 .warn{background:var(--warn-bg);border:1px solid var(--warn-line);border-radius:10px;padding:10px 12px;margin:0 0 16px;color:var(--text);font-size:.93rem}
 ul{list-style:none;padding:0;margin:0 0 18px;border:1px solid var(--line);border-radius:10px}
 li{padding:10px 14px;border-top:1px solid var(--line)}li:first-child{border-top:0}li code{font-weight:600}li div{color:var(--muted);font-size:.92rem}
@@ -38,8 +41,36 @@ input[type=text]:focus,button:focus-visible{outline:3px solid var(--accent);outl
 button.approve{background:var(--accent);border-color:var(--accent);color:var(--accent-text)}
 footer{margin-top:18px;font-size:.85rem;color:var(--muted);display:flex;gap:14px;flex-wrap:wrap}footer:empty{display:none}footer a{color:inherit}`;
 
-/** The consent page (server-rendered, no script). Every value is HTML-escaped by `html`. */
-export function renderConsentPage(p: ConsentPageInput): HtmlEscapedString | Promise<HtmlEscapedString> {
+/**
+ * Characters that change how text around them is shown, or are not shown at all: controls (Cc),
+ * format characters (Cf: the bidi embeddings, overrides and isolates U+202A-202E and U+2066-2069,
+ * the marks U+200E/F, zero-width characters, U+FEFF), lone surrogates and the line and paragraph
+ * separators. Each becomes U+FFFD, so a client name can neither reorder nor hide text (Unicode TR 9
+ * and UTS 39 spoofing concerns) and the alteration stays visible.
+ */
+const INVISIBLE_OR_REORDERING = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+
+/** A string as it may be shown on a page: every invisible or reordering character neutralised. */
+export function shown(text: string): string {
+  return text.replace(INVISIBLE_OR_REORDERING, '\uFFFD');
+}
+
+/**
+ * The consent page (server-rendered, no script). Every value is HTML-escaped by `html`, and every
+ * text is passed through `shown`. The client's `client_uri`, `logo_uri` and the like are not
+ * shown: nothing has verified them, and they would read as facts about the client.
+ */
+export function renderConsentPage(input: ConsentPageInput): HtmlEscapedString | Promise<HtmlEscapedString> {
+  const p = {
+    ...input,
+    clientName: shown(input.clientName),
+    clientDocumentHost: input.clientDocumentHost === undefined ? undefined : shown(input.clientDocumentHost),
+    redirectHost: shown(input.redirectHost),
+    resource: shown(input.resource),
+    principalName: input.principalName === undefined ? undefined : shown(input.principalName),
+    scopes: input.scopes.map((s) => ({ name: shown(s.name), description: s.description === undefined ? undefined : shown(s.description) })),
+    ui: { ...input.ui, appName: shown(input.ui.appName) },
+  };
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -53,14 +84,15 @@ export function renderConsentPage(p: ConsentPageInput): HtmlEscapedString | Prom
 <main aria-labelledby="title">
   <header>${p.ui.logoUrl ? html`<img src="${p.ui.logoUrl}" alt="">` : ''}<span>${p.ui.appName}</span></header>
   <h1 id="title"><strong>${p.clientName}</strong> wants to access your account</h1>
+  ${p.clientDocumentHost ? html`<p>The application describes itself in a document published at <span class="host">${p.clientDocumentHost}</span>.</p>` : ''}
   <p>After you approve, you will be sent to <span class="host">${p.redirectHost}</span>.${
     p.principalName ? html` Signed in as <strong>${p.principalName}</strong>.` : ''
   }</p>
-  ${p.localhostOnly
+  ${p.loopbackRedirect
     ? html`<div class="warn" role="note"><strong>Local application.</strong> This application receives the authorization on your own computer (${p.redirectHost}). Approve only if you started it yourself.</div>`
     : ''}
   <form method="post" action="${p.action}">
-    <p id="scopes-label">It asks for permission to:</p>
+    <p id="scopes-label">It asks for access to <span class="resource">${p.resource}</span> with permission to:</p>
     <ul aria-labelledby="scopes-label">
       ${p.scopes.map((s) => html`<li><code>${s.name}</code>${s.description ? html`<div>${s.description}</div>` : ''}</li>`)}
     </ul>
@@ -76,7 +108,7 @@ export function renderConsentPage(p: ConsentPageInput): HtmlEscapedString | Prom
   </form>
   <footer>${p.ui.privacyPolicyUrl ? html`<a href="${p.ui.privacyPolicyUrl}">Privacy policy</a>` : ''}${
     p.ui.termsOfServiceUrl ? html`<a href="${p.ui.termsOfServiceUrl}">Terms of service</a>` : ''
-  }${p.clientUri ? html`<a href="${p.clientUri}" rel="noopener noreferrer">About ${p.clientName}</a>` : ''}</footer>
+  }</footer>
 </main>
 </body>
 </html>`;

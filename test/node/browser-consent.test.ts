@@ -221,6 +221,8 @@ describe('consent page in a real browser (Chromium) against wrangler dev', () =>
       expect(await warning.textContent()).toContain('Local application.');
       expect(await warning.textContent()).toContain(redirectHost);
       for (const scope of SCOPES) expect(await page.getByRole('listitem').filter({ hasText: scope }).isVisible()).toBe(true);
+      // RFC 8707: the resource being granted is named.
+      expect(await page.locator('.resource', { hasText: `${issuer}/mcp` }).isVisible()).toBe(true);
       expect(await page.getByRole('button', { name: 'Deny' }).isVisible()).toBe(true);
       // The stylesheet applied (a nonce mismatch would leave the page unstyled).
       expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(244, 245, 247)');

@@ -164,12 +164,13 @@ describe('AS-18 CORS (RFC 9700 §2.6)', () => {
   it('AS-18: without rate limits the discovery documents expose no header (they send none worth reading)', async () => {
     const app = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read'], rateLimits: { enabled: false } }).app;
     for (const path of [AS_METADATA, '/.well-known/oauth-protected-resource/mcp']) {
-      const res = await app.request(path, { headers: ORIGIN }, bindings);
+      // Absolute URLs on the issuer's origin (a bare path would be http://localhost, another origin: 421).
+      const res = await app.request(`${ISSUER}${path}`, { headers: ORIGIN }, bindings);
       expect(res.status).toBe(200);
       expect(res.headers.get('Access-Control-Allow-Origin')).toBe('*');
       expect(res.headers.has('Access-Control-Expose-Headers')).toBe(false);
     }
-    const token = await app.request('/token', { method: 'POST', headers: ORIGIN }, bindings);
+    const token = await app.request(`${ISSUER}/token`, { method: 'POST', headers: ORIGIN }, bindings);
     expect(token.headers.get('Access-Control-Expose-Headers')).toBe('WWW-Authenticate, Retry-After');
   });
 

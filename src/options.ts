@@ -49,7 +49,10 @@ export interface McpAuthOptions {
     /** Serve `POST /register` (RFC 7591). Default true. */
     enabled?: boolean;
   };
-  /** Redirect URIs that may be registered or used: exact strings, or patterns. Unset = any https/loopback URI. */
+  /**
+   * Redirect URIs that may be registered or used: exact strings, or patterns, matched against
+   * the normalised URL the browser is sent to (`new URL(uri).href`). Unset = any https/loopback URI.
+   */
   allowedRedirectUris?: (string | RegExp)[];
   /** Clients known from configuration, in addition to the client store. */
   clients?: ClientRecord[];

@@ -1,6 +1,6 @@
 import { OAuthError } from '../errors.js';
 import type { ClientRecord } from '../storage/client-store.js';
-import { isAllowedByPolicy, matchRedirectUri } from './redirect-uri.js';
+import { checkRedirectUriSyntax, isAllowedByPolicy, matchRedirectUri } from './redirect-uri.js';
 import { checkCodeChallenge } from './pkce.js';
 import { parseScope, resolveRequestedScopes, scopeCeiling } from './scope.js';
 import { resolveResource } from './resource.js';
@@ -37,14 +37,22 @@ export function checkClientAndRedirect(
   if (!client) throw new UntrustedRedirectError('This application is not registered with the authorization server.');
   const requested = params.get('redirect_uri');
   // OAuth 2.1 §4.1.1: redirect_uri may be omitted only when exactly one is registered.
-  if (!requested) {
-    if (client.redirect_uris.length === 1) return client.redirect_uris[0]!;
-    throw new UntrustedRedirectError('The request has no redirect_uri.');
+  if (!requested && client.redirect_uris.length !== 1) throw new UntrustedRedirectError('The request has no redirect_uri.');
+  const registered = requested ? matchRedirectUri(requested, client.redirect_uris) : client.redirect_uris[0]!;
+  if (!registered) throw new UntrustedRedirectError('The redirect_uri does not match any redirect URI registered for this application.');
+  const target = requested || registered;
+  // RFC 9700 §4.1.3: whatever the source of the registration (a record stored before these
+  // checks, a configured client, a metadata document), the browser is only sent to a valid
+  // RFC 3986 URI, and the policy judges the URL the browser is sent to.
+  try {
+    checkRedirectUriSyntax(target);
+  } catch (err) {
+    if (err instanceof OAuthError) throw new UntrustedRedirectError(err.description ?? 'The redirect_uri is not a valid redirect URI.');
+    throw err;
   }
-  const match = matchRedirectUri(requested, client.redirect_uris);
-  if (!match || !isAllowedByPolicy(match, allowedRedirectUris))
-    throw new UntrustedRedirectError('The redirect_uri does not match any redirect URI registered for this application.');
-  return requested;
+  if (!isAllowedByPolicy(registered, allowedRedirectUris))
+    throw new UntrustedRedirectError('The redirect_uri is not allowed by the redirect URI policy of this server.');
+  return target;
 }
 
 /** Step 2: everything else; failures here are redirected to the client with `error`. */

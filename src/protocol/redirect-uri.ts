@@ -1,4 +1,5 @@
 import { OAuthError } from '../errors.js';
+import { parseUriStrictly } from './uri-syntax.js';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -8,8 +9,10 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /**
- * Checks one redirect URI offered at registration (RFC 7591 §2, OAuth 2.1 §2.3.1):
- * absolute, parseable, no fragment, https or http on a loopback host.
+ * Checks one redirect URI, wherever it enters (registration, metadata documents, configured
+ * clients, /authorize; RFC 7591 §2, OAuth 2.1 §2.3.1): a valid RFC 3986 URI that the browser
+ * will follow exactly as written (see uri-syntax.ts), no fragment, no credentials, https or
+ * http on a loopback host.
  */
 export function checkRedirectUriSyntax(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > 2000)
@@ -18,13 +21,16 @@ export function checkRedirectUriSyntax(value: unknown): string {
   // tabs/newlines and trim spaces, so the registered string and the parsed target could differ.
   if (/[\u0000-\u0020\u007f]/.test(value))
     throw new OAuthError('invalid_redirect_uri', 'Redirect URIs must not contain spaces or control characters (RFC 3986 §2).');
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new OAuthError('invalid_redirect_uri', `Redirect URI "${value}" is not an absolute URI.`);
-  }
   if (value.includes('#')) throw new OAuthError('invalid_redirect_uri', 'Redirect URIs must not contain a fragment (OAuth 2.1 §2.3.1).');
+  const form = parseUriStrictly(value);
+  if ('problem' in form)
+    throw new OAuthError(
+      'invalid_redirect_uri',
+      form.problem === 'syntax'
+        ? 'Redirect URIs must be absolute URIs in RFC 3986 syntax: scheme://host, ASCII only, percent-encoding as %HH, no backslash (RFC 3986 section 2, 3).'
+        : 'Redirect URIs must be written as browsers serialise them: lowercase scheme and host, no default or empty port, canonical IP addresses, no dot segments (RFC 3986 section 6.2).',
+    );
+  const { url } = form;
   if (url.username || url.password) throw new OAuthError('invalid_redirect_uri', 'Redirect URIs must not contain credentials.');
   const secure = url.protocol === 'https:';
   const loopback = url.protocol === 'http:' && isLoopbackHost(url.hostname);
@@ -33,10 +39,29 @@ export function checkRedirectUriSyntax(value: unknown): string {
   return value;
 }
 
-/** Checks a URI against the operator's `allowedRedirectUris` (exact strings or patterns). */
+/**
+ * Checks a URI against the operator's `allowedRedirectUris`. Rules see the parsed, normalised URL
+ * (`href`), the string the browser is sent to, never the raw text (RFC 9700 §4.1.3): exact
+ * strings are compared in that form too, and patterns are tested from the start every time
+ * (a `g` or `y` flag keeps no state between calls).
+ */
 export function isAllowedByPolicy(uri: string, allowed: readonly (string | RegExp)[] | undefined): boolean {
   if (!allowed) return true;
-  return allowed.some((rule) => (typeof rule === 'string' ? rule === uri : rule.test(uri)));
+  const href = normalisedHref(uri);
+  if (href === undefined) return false;
+  return allowed.some((rule) => {
+    if (typeof rule === 'string') return normalisedHref(rule) === href;
+    rule.lastIndex = 0;
+    return rule.test(href);
+  });
+}
+
+function normalisedHref(uri: string): string | undefined {
+  try {
+    return new URL(uri).href;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -2,13 +2,19 @@ import { OAuthError } from '../errors.js';
 import { validateClientMetadata } from '../protocol/client-metadata.js';
 import type { ClientRecord, ClientStore } from './client-store.js';
 import { readLimited } from '../body.js';
+import { log } from '../log.js';
+import { hostRefusal } from '../protocol/public-host.js';
+import { parseUriStrictly } from '../protocol/uri-syntax.js';
 
 /**
  * Client ID Metadata Documents (MCP 2025-11, draft-ietf-oauth-client-id-metadata-document): a
  * `client_id` that is an https URL names a JSON document, fetched by this server, that describes
- * the client. Fetches are SSRF-hardened: no redirects, 200 only, a size cap, a timeout, no
- * special-use hosts (and, on Workers, the `global_fetch_strictly_public` flag for resolved
- * addresses). Successful documents are cached per `Cache-Control: max-age`; failures never.
+ * the client. Fetches are SSRF-hardened: no redirects, 200 only, a size cap, a timeout, and no
+ * host that is not public (public-host.ts) before any connection; the addresses a public name
+ * resolves to are checked only by the platform (`global_fetch_strictly_public` on Cloudflare).
+ * Successful documents are cached per `Cache-Control: max-age`; failures for
+ * `failureCacheSeconds`, and concurrent requests share one fetch, so requests for one URL
+ * never turn into one outbound fetch each.
  */
 export interface ClientMetadataDocumentOptions {
   /** Default true. */
@@ -20,6 +26,8 @@ export interface ClientMetadataDocumentOptions {
   timeoutMs?: number;
   /** Upper bound on caching, seconds. Default 86400. */
   maxCacheSeconds?: number;
+  /** How long a failed fetch is remembered, seconds. Default 60. */
+  failureCacheSeconds?: number;
 }
 
 /** The client_id is a metadata document URL (rather than an issued id). */
@@ -27,34 +35,28 @@ export function isClientIdUrl(clientId: string): boolean {
   return clientId.startsWith('https://');
 }
 
-const PRIVATE_V4 = [/^10\./, /^127\./, /^169\.254\./, /^172\.(1[6-9]|2\d|3[01])\./, /^192\.168\./, /^0\./, /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./];
-
-/** MCP: https, a path, no fragment, no userinfo, no dot segments; and never a special-use host. */
+/**
+ * MCP: https, a path, no fragment, no userinfo, no dot segments; written as the URL parser
+ * serialises it (RFC 3986 §6.2, so the host checked and shown is the host fetched); and a
+ * public host (IANA special-use names and special-purpose addresses refused, RFC 6761, RFC 6890).
+ */
 export function checkClientIdUrl(clientId: string): URL {
-  let url: URL;
-  try {
-    url = new URL(clientId);
-  } catch {
-    throw new OAuthError('invalid_client', 'The client_id URL is not a valid URL.');
-  }
-  const path = clientId.slice(url.origin.length).split(/[?#]/)[0] ?? '';
-  if (url.protocol !== 'https:') throw new OAuthError('invalid_client', 'A client_id URL must use https.');
-  if (!path || path === '/') throw new OAuthError('invalid_client', 'A client_id URL must have a path.');
   if (clientId.includes('#')) throw new OAuthError('invalid_client', 'A client_id URL must not have a fragment.');
-  if (url.username || url.password || clientId.slice(8).split('/')[0]!.includes('@'))
-    throw new OAuthError('invalid_client', 'A client_id URL must not contain credentials.');
-  if (path.split('/').some((segment) => segment === '.' || segment === '..' || /^%2e%2e?$/i.test(segment) || /^%2e\.?$/i.test(segment) || /^\.%2e$/i.test(segment)))
-    throw new OAuthError('invalid_client', 'A client_id URL must not contain dot segments.');
-  const host = url.hostname.toLowerCase();
-  const special =
-    host === 'localhost' ||
-    host.endsWith('.localhost') ||
-    host.endsWith('.local') ||
-    host.endsWith('.internal') ||
-    host.startsWith('[') ||
-    PRIVATE_V4.some((range) => range.test(host)) ||
-    /^\d+$/.test(host);
-  if (special) throw new OAuthError('invalid_client', 'A client_id URL must name a public host.');
+  const form = parseUriStrictly(clientId);
+  if ('problem' in form)
+    throw new OAuthError(
+      'invalid_client',
+      form.problem === 'syntax'
+        ? 'A client_id URL must be an absolute URI in RFC 3986 syntax: ASCII only, percent-encoding as %HH, no backslash.'
+        : 'A client_id URL must be written as browsers serialise it: lowercase scheme and host, no default port, canonical IP addresses, no dot segments (RFC 3986 section 6.2).',
+    );
+  const { url } = form;
+  if (url.protocol !== 'https:') throw new OAuthError('invalid_client', 'A client_id URL must use https.');
+  // Dot segments (also %2e forms) are resolved by the parser, so the round trip above refused them.
+  if (url.pathname === '/') throw new OAuthError('invalid_client', 'A client_id URL must have a path.');
+  if (url.username || url.password) throw new OAuthError('invalid_client', 'A client_id URL must not contain credentials.');
+  const refusal = hostRefusal(url.hostname);
+  if (refusal) throw new OAuthError('invalid_client', `A client_id URL must name a public host (refused: ${refusal}).`);
   return url;
 }
 
@@ -94,13 +96,33 @@ export function withClientMetadataDocuments(
   const maxBytes = options.maxBytes ?? 5120;
   const timeoutMs = options.timeoutMs ?? 5000;
   const maxCache = options.maxCacheSeconds ?? 86_400;
-  const cache = new Map<string, { client: ClientRecord; until: number }>();
+  const failureSeconds = options.failureCacheSeconds ?? 60;
+  const documents = new ExpiringCache<ClientRecord>(CACHE_ENTRIES);
+  const failures = new ExpiringCache<OAuthError>(CACHE_ENTRIES);
+  const inFlight = new Map<string, Promise<ClientRecord>>();
 
-  async function fetchClient(clientId: string): Promise<ClientRecord> {
-    const cached = cache.get(clientId);
-    if (cached && cached.until > now()) return cached.client;
-    cache.delete(clientId);
-    const url = checkClientIdUrl(clientId);
+  /** One client_id URL: from the caches, from a fetch already under way, or one new fetch. */
+  function loadClient(clientId: string): Promise<ClientRecord> {
+    const url = checkClientIdUrl(clientId); // pure: refused URLs never reach the caches or the network
+    const t = now();
+    const document = documents.get(clientId, t);
+    if (document) return Promise.resolve(document);
+    const failure = failures.get(clientId, t);
+    if (failure) return Promise.reject(failure);
+    let pending = inFlight.get(clientId);
+    if (!pending) {
+      pending = fetchClient(clientId, url)
+        .catch((err: unknown) => {
+          if (err instanceof OAuthError) failures.set(clientId, err, now() + failureSeconds);
+          throw err;
+        })
+        .finally(() => inFlight.delete(clientId));
+      inFlight.set(clientId, pending);
+    }
+    return pending;
+  }
+
+  async function fetchClient(clientId: string, url: URL): Promise<ClientRecord> {
     let response: Response;
     try {
       response = await (options.fetch ?? fetch)(url.href, { redirect: 'manual', headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
@@ -122,10 +144,7 @@ export function withClientMetadataDocuments(
     }
     const client = clientFromMetadataDocument(clientId, document, policy);
     const seconds = cacheSeconds(response.headers.get('Cache-Control'), maxCache);
-    if (seconds > 0) {
-      if (cache.size >= 1000) cache.delete(cache.keys().next().value!);
-      cache.set(clientId, { client, until: now() + seconds });
-    }
+    if (seconds > 0) documents.set(clientId, client, now() + seconds);
     return client;
   }
 
@@ -133,10 +152,10 @@ export function withClientMetadataDocuments(
     async get(clientId) {
       if (!isClientIdUrl(clientId)) return store.get(clientId);
       try {
-        return await fetchClient(clientId);
+        return await loadClient(clientId);
       } catch (err) {
         if (err instanceof OAuthError) {
-          console.warn(`mcp-auth-edge: client metadata document ${clientId}: ${err.description}`);
+          log.warn('client metadata document refused', { clientId, reason: err.description });
           return undefined; // an unknown client to every caller: error page at /authorize, invalid_client at /token
         }
         throw err;
@@ -144,4 +163,27 @@ export function withClientMetadataDocuments(
     },
     put: (client) => store.put(client),
   };
+}
+
+/** Entries per cache (documents, failures): a per-isolate memory bound. */
+const CACHE_ENTRIES = 1000;
+
+/** A map whose entries expire (`until`, seconds) and that holds at most `capacity`, forgetting the oldest first. */
+class ExpiringCache<T> {
+  private readonly entries = new Map<string, { value: T; until: number }>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(key: string, now: number): T | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.until > now) return entry.value;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  set(key: string, value: T, until: number): void {
+    this.entries.delete(key);
+    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { value, until });
+  }
 }

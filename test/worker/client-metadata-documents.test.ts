@@ -70,9 +70,10 @@ describe('AS-10: the metadata document', () => {
 });
 
 describe('AS-10: the authorization code flow with a client metadata document', () => {
-  function setup(serve: (url: string, init?: RequestInit) => Response | Promise<Response>) {
+  function setup(serve: (url: string, init?: RequestInit) => Response | Promise<Response>, clock?: () => number) {
     const fetched: { url: string; redirect?: RequestRedirect }[] = [];
     const auth = createMcpAuth({
+      clock,
       issuer: ISSUER,
       resources: [RESOURCE],
       scopes: ['mcp:tools:read'],
@@ -133,10 +134,12 @@ describe('AS-10: the authorization code flow with a client metadata document', (
     });
   }
 
-  it('AS-10: failures are never cached; a no-store document is fetched again', async () => {
+  it('AS-10: a failure is cached for 60 s only, then fetched again; a no-store document is fetched again', async () => {
     let calls = 0;
-    const s = setup(() => (++calls === 1 ? new Response('down', { status: 503 }) : document({ 'Cache-Control': 'no-store' })));
+    let now = 1_800_000_000;
+    const s = setup(() => (++calls === 1 ? new Response('down', { status: 503 }) : document({ 'Cache-Control': 'no-store' })), () => now);
     expect((await authorize(s, (await pkce()).challenge)).status).toBe(400);
+    now += 61;
     expect((await authorize(s, (await pkce()).challenge)).status).toBe(200);
     expect((await authorize(s, (await pkce()).challenge)).status).toBe(200);
     expect(s.fetched).toHaveLength(3);

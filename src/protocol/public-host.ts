@@ -8,6 +8,7 @@
  * the IANA special-purpose registries. What it cannot: the addresses a public name resolves to
  * (Workers have no resolver API); that is left to `global_fetch_strictly_public` on Cloudflare.
  */
+import { parseIpv4, parseIpv6 } from './ip-address.js';
 
 /** Why a host is refused; undefined when it is public. */
 export type HostRefusal =
@@ -125,36 +126,6 @@ export function hostRefusal(hostname: string): HostRefusal | undefined {
   if (SPECIAL_USE_DOMAINS.some((domain) => host === domain || host.endsWith(`.${domain}`))) return 'special-use domain name';
   if (PRIVATE_USE_DOMAINS.includes(labels[labels.length - 1]!)) return 'private-use domain name';
   return undefined;
-}
-
-/** Dotted-decimal IPv4 (four decimal octets, no leading zeros) as a number. */
-export function parseIpv4(text: string): bigint | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4 || !parts.every((part) => /^(?:0|[1-9][0-9]{0,2})$/.test(part) && Number(part) <= 255)) return undefined;
-  return parts.reduce((value, part) => (value << 8n) | BigInt(part), 0n);
-}
-
-/** RFC 4291 §2.2 text form (with `::` and an optional dotted IPv4 tail) as a 128-bit number. */
-export function parseIpv6(text: string): bigint | undefined {
-  if (text.includes('%')) return undefined; // zone identifiers (RFC 6874) name a local interface
-  const tail = /(?<=:)(\d+\.\d+\.\d+\.\d+)$/.exec(text)?.[1];
-  if (tail !== undefined) {
-    const v4 = parseIpv4(tail);
-    if (v4 === undefined) return undefined;
-    text = `${text.slice(0, -tail.length)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const groupsOf = (part: string) => (part === '' ? [] : part.split(':'));
-  let groups = groupsOf(halves[0]!);
-  if (halves.length === 2) {
-    const rest = groupsOf(halves[1]!);
-    const missing = 8 - groups.length - rest.length;
-    if (missing < 1) return undefined;
-    groups = [...groups, ...Array<string>(missing).fill('0'), ...rest];
-  }
-  if (groups.length !== 8 || !groups.every((group) => /^[0-9a-f]{1,4}$/i.test(group))) return undefined;
-  return groups.reduce((value, group) => (value << 16n) | BigInt(`0x${group}`), 0n);
 }
 
 function inCidr(address: bigint, [prefix, bits]: Cidr, width: 32 | 128): boolean {

@@ -3,7 +3,8 @@ import { Hono } from 'hono';
 import { env } from 'cloudflare:workers';
 import { createMcpAuth } from '../../src/create-mcp-auth';
 import { OAuthError } from '../../src/errors';
-import { hostRefusal, SPECIAL_PURPOSE_IPV4, SPECIAL_PURPOSE_IPV6, parseIpv4, parseIpv6 } from '../../src/protocol/public-host';
+import { hostRefusal, SPECIAL_PURPOSE_IPV4, SPECIAL_PURPOSE_IPV6 } from '../../src/protocol/public-host';
+import { parseIpv4, parseIpv6 } from '../../src/protocol/ip-address';
 import { checkClientIdUrl, withClientMetadataDocuments } from '../../src/storage/client-metadata-documents';
 import { ISSUER, RESOURCE, form, pkce } from './helpers';
 

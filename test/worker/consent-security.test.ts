@@ -5,13 +5,11 @@ import { runInDurableObject } from 'cloudflare:test';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from 'jose';
 import type { McpAuthState } from '../../src/storage/state-object';
 import { createMcpAuth } from '../../src/create-mcp-auth';
-import { grantex } from '../../src/authority/grantex';
-import { createGrantexClient } from '../../src/authority/grantex-client';
 import { customPrincipal } from '../../src/principal/custom';
 import { stateObjectName, stateObjectNames } from '../../src/storage/keys';
 import { verifyAccessToken } from '../../src/verify/index';
-import { createFakeGrantex, FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
 import { ISSUER, REDIRECT, RESOURCE, authorizeUrl, call, consentForm, form, pkce, postForm, registerClient, type RegisteredClient } from './helpers';
+import { grantexSetup } from './grantex-setup';
 
 async function consentFor(client?: RegisteredClient, extra: Record<string, string | undefined> = {}) {
   const c = client ?? (await registerClient());
@@ -249,30 +247,8 @@ describe('authorization responses are never cached (RFC 9700 §4.2.4, OAuth 2.1 
     expect(res.headers.get('Cache-Control')).toBe('no-store');
   });
 
-  function grantexApp(sandbox: boolean) {
-    const GRANTEX = 'https://grantex.test';
-    const fake = createFakeGrantex({ sandbox, consentBaseUrl: GRANTEX });
-    const agent = fake.control.registerAgent({ name: 'MCP gateway' });
-    const fakeFetch = ((input: RequestInfo | URL, init?: RequestInit) => fake.app.fetch(new Request(input, init))) as typeof fetch;
-    const auth = createMcpAuth({
-      issuer: ISSUER,
-      resources: [RESOURCE],
-      scopes: ['mcp:tools:read'],
-      rateLimits: { enabled: false },
-      log: false,
-      principal: customPrincipal(() => ({ id: 'carol' })),
-      authority: grantex({
-        client: createGrantexClient({ baseUrl: GRANTEX, apiKey: FAKE_GRANTEX_API_KEY, fetch: fakeFetch, sleep: async () => {}, maxRetries: 0 }),
-        agentId: agent.agentId,
-        tokenIssuer: fake.control.issuer,
-        jwksUri: `${GRANTEX}/.well-known/jwks.json`,
-        consentOrigin: GRANTEX,
-        fetch: fakeFetch,
-      }),
-    });
-    const request = (path: string, init: RequestInit = {}) => auth.app.fetch(new Request(new URL(path, ISSUER), { redirect: 'manual', ...init }), env);
-    return { request, fakeFetch };
-  }
+  /** Grantex mode with a signed-in user (no consent form of ours), so /authorize goes straight to Grantex. */
+  const grantexApp = (sandbox: boolean) => grantexSetup({ sandbox, principal: 'known', maxRetries: 0, scopes: ['mcp:tools:read'] });
 
   it('OAuth 2.1 §4.1.2: Grantex mode — the redirect to Grantex and the callback 303 with our code send Cache-Control: no-store', async () => {
     const s = grantexApp(false);

@@ -1,53 +1,16 @@
 import { describe, expect, it, vi } from 'vitest';
-import { Hono } from 'hono';
-import { env } from 'cloudflare:workers';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { createMcpAuth } from '../../src/create-mcp-auth';
-import { grantex } from '../../src/authority/grantex';
-import { createGrantexClient } from '../../src/authority/grantex-client';
-import { customPrincipal } from '../../src/principal/custom';
-import type { AuditEvent } from '../../src/events';
-import { createFakeGrantex, FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
-import { ISSUER, RESOURCE, authorizeUrl, basic, consentForm, form, pkce, registerClient, type RegisteredClient } from './helpers';
+import { ISSUER, RESOURCE, authorizeUrl, basic, consentForm, pkce, registerClient, type RegisteredClient } from './helpers';
+import { GRANTEX, grantexSetup as sharedGrantexSetup, type GrantexSetup, type GrantexSetupOptions } from './grantex-setup';
 
-const GRANTEX = 'https://grantex.test';
-const SCOPES = ['mcp:tools:read', 'mcp:tools:write', 'offline_access'];
-
-/** The authorization server in Grantex mode, talking to a fake Grantex in the same isolate. */
-function grantexSetup(options: { sandbox?: boolean; principal?: 'dev' | 'known'; forwardAuditEvents?: boolean; introspection?: 'jwks' | 'online' } = {}) {
-  const fake = createFakeGrantex({ sandbox: options.sandbox, consentBaseUrl: GRANTEX });
-  const agent = fake.control.registerAgent({ name: 'MCP gateway' });
-  const fakeFetch = ((input: RequestInfo | URL, init?: RequestInit) => fake.app.fetch(new Request(input, init))) as typeof fetch;
-  const events: AuditEvent[] = [];
-  const auth = createMcpAuth({
-    issuer: ISSUER,
-    resources: [RESOURCE],
-    scopes: SCOPES,
-    rateLimits: { enabled: false },
-    log: false,
-    onEvent: (e) => void events.push(e),
-    principal: options.principal === 'known' ? customPrincipal(() => ({ id: 'carol' })) : undefined,
-    authority: grantex({
-      client: createGrantexClient({ baseUrl: GRANTEX, apiKey: FAKE_GRANTEX_API_KEY, fetch: fakeFetch, sleep: async () => {}, maxRetries: 2 }),
-      agentId: agent.agentId,
-      tokenIssuer: fake.control.issuer,
-      jwksUri: `${GRANTEX}/.well-known/jwks.json`,
-      consentOrigin: GRANTEX,
-      fetch: fakeFetch,
-      forwardAuditEvents: options.forwardAuditEvents,
-      introspection: options.introspection,
-    }),
-  });
-  const host = new Hono();
-  host.route('/', auth.app);
-  host.get('/mcp', auth.protect({ scopes: ['mcp:tools:read'] }), (c) => c.json(c.get('mcpGrant')));
-  const request = (path: string, init: RequestInit = {}) => host.fetch(new Request(new URL(path, ISSUER), { redirect: 'manual', ...init }), env);
-  const postForm = (path: string, values: Record<string, string | undefined>, headers: Record<string, string> = {}) =>
-    request(path, { method: 'POST', body: form(values), headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers } });
-  return { fake, agent, auth, request, postForm, events, fakeFetch };
+/** The shared Grantex-mode setup, with a protected MCP route on the host. */
+function grantexSetup(options: GrantexSetupOptions = {}) {
+  const s = sharedGrantexSetup(options);
+  s.host.get('/mcp', s.auth.protect({ scopes: ['mcp:tools:read'] }), (c) => c.json(c.get('mcpGrant')));
+  return s;
 }
 
-type Setup = ReturnType<typeof grantexSetup>;
+type Setup = GrantexSetup;
 
 function cookieNamed(res: Response, name: string): string | undefined {
   return res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`))?.split(';')[0];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OAuthError } from '../../src/errors';
 import { decideCodeRedemption, type CodeRedemptionInput } from '../../src/grants/authorization-code';
-import { NO_UPSTREAM, type GrantRecord, type RefreshTokenRow } from '../../src/grants/grant-record';
+import type { GrantRecord, RefreshTokenRow } from '../../src/grants/grant-record';
 import { decideRefresh, type RefreshInput } from '../../src/grants/refresh-token';
 import { checkCodeChallenge, checkCodeVerifier, s256 } from '../../src/protocol/pkce';
 import { checkRedirectUriSyntax, isLoopbackHost, matchRedirectUri } from '../../src/protocol/redirect-uri';
@@ -9,6 +9,7 @@ import { canonicalResource, resolveResource, sameResource } from '../../src/prot
 import { narrowScopes, parseScope, resolveRequestedScopes } from '../../src/protocol/scope';
 import { extractClientCredentials } from '../../src/protocol/client-auth';
 import { decideRateLimit } from '../../src/rate-limit/limits';
+import { NOW, grantRecord, redemptionInput } from './grant-fixture';
 
 /** Runs `fn` and returns the OAuthError it throws (fails the test when it throws nothing else). */
 function oauthErrorOf(fn: () => unknown): OAuthError {
@@ -324,57 +325,26 @@ describe('extractClientCredentials (AS-12, RFC 6749 §2.3)', () => {
   });
 });
 
-const NOW = 1_700_000_000;
-
-function grant(overrides: Partial<GrantRecord> = {}): GrantRecord {
-  return {
-    grant_id: 'grant-0123456789abcdef',
-    client_id: 'client-1',
-    sub: 'alice',
-    scope: 'read write',
-    resource: 'http://localhost:8787/mcp',
-    redirect_uri: 'http://127.0.0.1:9999/callback',
-    code_hash: 'hash-of-code-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
-    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-    code_expires_at: NOW + 600,
-    code_redeemed_at: null,
-    refresh_expires_at: null,
-    created_at: NOW,
-    ...NO_UPSTREAM,
-    ...overrides,
-  };
-}
-
 describe('decideCodeRedemption (AS-5, AS-8, AS-12, AS-13; OAuth 2.1 §4.1.3)', () => {
-  const input = (overrides: Partial<CodeRedemptionInput> = {}): CodeRedemptionInput => ({
-    codeHash: grant().code_hash,
-    clientId: 'client-1',
-    redirectUri: 'http://127.0.0.1:9999/callback',
-    verifierChallenge: grant().code_challenge,
-    resource: 'http://localhost:8787/mcp',
-    now: NOW + 10,
-    ...overrides,
-  });
-
   const cases: [string, GrantRecord | undefined, Partial<CodeRedemptionInput>, ReturnType<typeof decideCodeRedemption>['outcome'], string?][] = [
-    ['a valid redemption issues tokens', grant(), {}, 'issue'],
-    ['redirect_uri and resource may be omitted (AS-12)', grant(), { redirectUri: undefined, resource: undefined }, 'issue'],
-    ['the resource may differ in case only (AS-8)', grant(), { resource: 'HTTP://LOCALHOST:8787/mcp' }, 'issue'],
-    ['one second before expiry is still valid', grant(), { now: NOW + 599 }, 'issue'],
+    ['a valid redemption issues tokens', grantRecord(), {}, 'issue'],
+    ['redirect_uri and resource may be omitted (AS-12)', grantRecord(), { redirectUri: undefined, resource: undefined }, 'issue'],
+    ['the resource may differ in case only (AS-8)', grantRecord(), { resource: 'HTTP://LOCALHOST:8787/mcp' }, 'issue'],
+    ['one second before expiry is still valid', grantRecord(), { now: NOW + 599 }, 'issue'],
     ['an unknown code (no grant) → invalid_grant', undefined, {}, 'reject', 'invalid_grant'],
-    ['a wrong code hash → invalid_grant', grant(), { codeHash: 'hash-of-another-code-aaaaaaaaaaaaaaaaaaaaaa' }, 'reject', 'invalid_grant'],
-    ['another client → invalid_grant', grant(), { clientId: 'client-2' }, 'reject', 'invalid_grant'],
-    ['AS-13: a second redemption is a replay', grant({ code_redeemed_at: NOW + 5 }), {}, 'replay'],
-    ['AS-13: a replay is detected even after expiry', grant({ code_redeemed_at: NOW + 5 }), { now: NOW + 10_000 }, 'replay'],
-    ['AS-13: an expired code (now = code_expires_at) → invalid_grant', grant(), { now: NOW + 600 }, 'reject', 'invalid_grant'],
-    ['AS-12: a different redirect_uri → invalid_grant', grant(), { redirectUri: 'http://127.0.0.1:9999/other' }, 'reject', 'invalid_grant'],
-    ['AS-12: the same redirect_uri with another loopback port → invalid_grant (must equal the authorization request)', grant(), { redirectUri: 'http://127.0.0.1:1234/callback' }, 'reject', 'invalid_grant'],
-    ['AS-5 / RFC 7636 §4.6: a verifier that does not match the challenge → invalid_grant', grant(), { verifierChallenge: 'X'.repeat(43) }, 'reject', 'invalid_grant'],
-    ['AS-8 / RFC 8707 §2.2: another resource → invalid_target', grant(), { resource: 'https://other.example.com/mcp' }, 'reject', 'invalid_target'],
+    ['a wrong code hash → invalid_grant', grantRecord(), { codeHash: 'hash-of-another-code-aaaaaaaaaaaaaaaaaaaaaa' }, 'reject', 'invalid_grant'],
+    ['another client → invalid_grant', grantRecord(), { clientId: 'client-2' }, 'reject', 'invalid_grant'],
+    ['AS-13: a second redemption is a replay', grantRecord({ code_redeemed_at: NOW + 5 }), {}, 'replay'],
+    ['AS-13: a replay is detected even after expiry', grantRecord({ code_redeemed_at: NOW + 5 }), { now: NOW + 10_000 }, 'replay'],
+    ['AS-13: an expired code (now = code_expires_at) → invalid_grant', grantRecord(), { now: NOW + 600 }, 'reject', 'invalid_grant'],
+    ['AS-12: a different redirect_uri → invalid_grant', grantRecord(), { redirectUri: 'http://127.0.0.1:9999/other' }, 'reject', 'invalid_grant'],
+    ['AS-12: the same redirect_uri with another loopback port → invalid_grant (must equal the authorization request)', grantRecord(), { redirectUri: 'http://127.0.0.1:1234/callback' }, 'reject', 'invalid_grant'],
+    ['AS-5 / RFC 7636 §4.6: a verifier that does not match the challenge → invalid_grant', grantRecord(), { verifierChallenge: 'X'.repeat(43) }, 'reject', 'invalid_grant'],
+    ['AS-8 / RFC 8707 §2.2: another resource → invalid_target', grantRecord(), { resource: 'https://other.example.com/mcp' }, 'reject', 'invalid_target'],
   ];
   for (const [what, record, overrides, outcome, error] of cases) {
     it(what, () => {
-      const decision = decideCodeRedemption(record, input(overrides));
+      const decision = decideCodeRedemption(record, redemptionInput(overrides));
       expect(decision.outcome).toBe(outcome);
       if (error) expect(decision).toMatchObject({ outcome: 'reject', error });
     });
@@ -382,7 +352,7 @@ describe('decideCodeRedemption (AS-5, AS-8, AS-12, AS-13; OAuth 2.1 §4.1.3)', (
 });
 
 describe('decideRefresh (AS-8, AS-14; OAuth 2.1 §4.3.1, RFC 9700 §4.14.2)', () => {
-  const redeemed = (overrides: Partial<GrantRecord> = {}) => grant({ code_redeemed_at: NOW, refresh_expires_at: NOW + 3600, ...overrides });
+  const redeemed = (overrides: Partial<GrantRecord> = {}) => grantRecord({ code_redeemed_at: NOW, refresh_expires_at: NOW + 3600, ...overrides });
   const active: RefreshTokenRow = { token_hash: 'h1', status: 'active', created_at: NOW, upstream_sealed: null };
   const rotated: RefreshTokenRow = { ...active, status: 'rotated' };
   const input = (overrides: Partial<RefreshInput> = {}): RefreshInput => ({ clientId: 'client-1', requestedScopes: [], now: NOW + 60, ...overrides });

@@ -1,14 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Hono } from 'hono';
 import { env } from 'cloudflare:workers';
-import { createMcpAuth, type McpAuth } from '../../src/create-mcp-auth';
+import { createMcpAuth } from '../../src/create-mcp-auth';
 import type { McpAuthOptions } from '../../src/options';
 import { optionsFromEnv } from '../../src/env';
-import { grantex } from '../../src/authority/grantex';
-import { createGrantexClient } from '../../src/authority/grantex-client';
 import { clientAddressReader, rateLimitAddress } from '../../src/rate-limit/client-address';
-import { createFakeGrantex, FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
-import { ISSUER, RESOURCE, authorizeUrl, basic, call, consentForm, form, pkce, registerClient } from './helpers';
+import { ISSUER, authorizeUrl, basic, call, consentForm, pkce, registerClient } from './helpers';
+import { grantexSetup } from './grantex-setup';
 
 const T0 = 1_800_000_020; // 20 s into a minute
 
@@ -155,29 +153,7 @@ describe('token endpoint logging', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('a failed upstream revocation after a code replay is one structured log line with the upstream grant id', async () => {
-    const GRANTEX = 'https://grantex.test';
-    const fake = createFakeGrantex({ consentBaseUrl: GRANTEX });
-    const agent = fake.control.registerAgent({ name: 'MCP gateway' });
-    const fakeFetch = ((input: RequestInfo | URL, init?: RequestInit) => fake.app.fetch(new Request(input, init))) as typeof fetch;
-    const auth: McpAuth = createMcpAuth({
-      issuer: ISSUER,
-      resources: [RESOURCE],
-      scopes: ['mcp:tools:read'],
-      rateLimits: { enabled: false },
-      log: false,
-      authority: grantex({
-        client: createGrantexClient({ baseUrl: GRANTEX, apiKey: FAKE_GRANTEX_API_KEY, fetch: fakeFetch, sleep: async () => {}, maxRetries: 0 }),
-        agentId: agent.agentId,
-        tokenIssuer: fake.control.issuer,
-        jwksUri: `${GRANTEX}/.well-known/jwks.json`,
-        consentOrigin: GRANTEX,
-        fetch: fakeFetch,
-      }),
-    });
-    const host = new Hono().route('/', auth.app);
-    const request = (path: string, init: RequestInit = {}) => host.fetch(new Request(new URL(path, ISSUER), { redirect: 'manual', ...init }), env);
-    const post = (path: string, values: Record<string, string>, headers: Record<string, string> = {}) =>
-      request(path, { method: 'POST', body: form(values), headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers } });
+    const { fake, request, postForm: post, fakeFetch } = grantexSetup({ maxRetries: 0, scopes: ['mcp:tools:read'] });
 
     const client = await registerClient();
     const { verifier, challenge } = await pkce();

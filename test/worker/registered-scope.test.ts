@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { createMcpAuth } from '../../src/create-mcp-auth';
 import { decideCodeRedemption, type CodeRedemptionInput } from '../../src/grants/authorization-code';
 import { decideRefresh, type RefreshInput } from '../../src/grants/refresh-token';
-import { NO_UPSTREAM, type GrantRecord, type RefreshTokenRow } from '../../src/grants/grant-record';
+import type { RefreshTokenRow } from '../../src/grants/grant-record';
 import { OAuthError } from '../../src/errors';
 import { resolveRequestedScopes, scopeCeiling } from '../../src/protocol/scope';
 import type { ClientRecord } from '../../src/storage/client-store';
@@ -11,29 +11,10 @@ import { resolveOptions } from '../../src/options';
 import { optionsFromEnv } from '../../src/env';
 import { REDIRECT, authorizeUrl, codeFor, consentForm, exchangeCode, pkce, registerClient, tokensFor, type RegisteredClient, type TokenResponse } from './helpers';
 import { fetchApp, postFormTo } from './foundation-helpers';
+import { NOW, grantRecord, redemptionInput } from './grant-fixture';
 
-const NOW = 1_700_000_000;
 const SUPPORTED = ['read', 'write', 'offline_access'];
 const DEFAULTS = ['read', 'write'];
-
-function grant(overrides: Partial<GrantRecord> = {}): GrantRecord {
-  return {
-    grant_id: 'grant-0123456789abcdef',
-    client_id: 'client-1',
-    sub: 'alice',
-    scope: 'read write',
-    resource: 'http://localhost:8787/mcp',
-    redirect_uri: 'http://127.0.0.1:9999/callback',
-    code_hash: 'hash-of-code-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
-    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-    code_expires_at: NOW + 600,
-    code_redeemed_at: null,
-    refresh_expires_at: null,
-    created_at: NOW,
-    ...NO_UPSTREAM,
-    ...overrides,
-  };
-}
 
 function scopeOutcome(requested: string[], client: { registered?: string; ceiling?: string[] }): string[] | string {
   try {
@@ -71,7 +52,7 @@ describe('resolveRequestedScopes: the registration narrows the defaults and boun
 });
 
 describe('decideRefresh: the current ceiling bounds a refresh (RFC 7591 §2, OAuth 2.1 §4.3.1)', () => {
-  const redeemed = grant({ code_redeemed_at: NOW, refresh_expires_at: NOW + 3600 });
+  const redeemed = grantRecord({ code_redeemed_at: NOW, refresh_expires_at: NOW + 3600 });
   const row: RefreshTokenRow = { token_hash: 'h1', status: 'active', created_at: NOW, upstream_sealed: null };
   const input = (overrides: Partial<RefreshInput> = {}): RefreshInput => ({ clientId: 'client-1', requestedScopes: [], now: NOW + 60, ...overrides });
 
@@ -90,13 +71,8 @@ describe('decideRefresh: the current ceiling bounds a refresh (RFC 7591 §2, OAu
 });
 
 describe('decideCodeRedemption: refresh tokens by policy (MCP 2026-07-28, OpenID Connect Core §11)', () => {
-  const input = (overrides: Partial<CodeRedemptionInput> = {}): CodeRedemptionInput => ({
-    codeHash: grant().code_hash,
-    clientId: 'client-1',
-    verifierChallenge: grant().code_challenge,
-    now: NOW + 10,
-    ...overrides,
-  });
+  /** The owner's redemption without the optional redirect_uri and resource. */
+  const input = (overrides: Partial<CodeRedemptionInput> = {}) => redemptionInput({ redirectUri: undefined, resource: undefined, ...overrides });
   const cases: [string, string, CodeRedemptionInput['refreshTokens'], boolean][] = [
     ['refreshTokens always: a grant without offline_access starts a refresh family', 'read', 'always', true],
     ['refreshTokens unset means always', 'read', undefined, true],
@@ -105,7 +81,7 @@ describe('decideCodeRedemption: refresh tokens by policy (MCP 2026-07-28, OpenID
   ];
   for (const [what, scope, policy, expected] of cases) {
     it(what, () => {
-      expect(decideCodeRedemption(grant({ scope }), input({ refreshTokens: policy }))).toEqual({ outcome: 'issue', refreshToken: expected });
+      expect(decideCodeRedemption(grantRecord({ scope }), input({ refreshTokens: policy }))).toEqual({ outcome: 'issue', refreshToken: expected });
     });
   }
 });

@@ -1,38 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { decideCodeRedemption, type CodeRedemptionInput } from '../../src/grants/authorization-code';
-import { NO_UPSTREAM, type GrantRecord } from '../../src/grants/grant-record';
+import type { GrantRecord } from '../../src/grants/grant-record';
 import { codeFor, exchangeCode, pkce, postForm, refresh, registerClient, tokensFor, type TokenResponse } from './helpers';
+import { NOW, grantRecord, redemptionInput } from './grant-fixture';
 
-const NOW = 1_700_000_000;
-
-function redeemedGrant(overrides: Partial<GrantRecord> = {}): GrantRecord {
-  return {
-    grant_id: 'grant-0123456789abcdef',
-    client_id: 'client-1',
-    sub: 'alice',
-    scope: 'read',
-    resource: 'http://localhost:8787/mcp',
-    redirect_uri: 'http://127.0.0.1:9999/callback',
-    code_hash: 'hash-of-code-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
-    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-    code_expires_at: NOW + 600,
-    code_redeemed_at: NOW + 5,
-    refresh_expires_at: NOW + 3600,
-    created_at: NOW,
-    ...NO_UPSTREAM,
-    ...overrides,
-  };
-}
-
-const owner = (overrides: Partial<CodeRedemptionInput> = {}): CodeRedemptionInput => ({
-  codeHash: redeemedGrant().code_hash,
-  clientId: 'client-1',
-  redirectUri: 'http://127.0.0.1:9999/callback',
-  verifierChallenge: redeemedGrant().code_challenge,
-  resource: 'http://localhost:8787/mcp',
-  now: NOW + 10,
-  ...overrides,
-});
+/** A grant whose code was redeemed at NOW + 5 and which holds a refresh token. */
+const redeemedGrant = (overrides: Partial<GrantRecord> = {}): GrantRecord =>
+  grantRecord({ scope: 'read', code_redeemed_at: NOW + 5, refresh_expires_at: NOW + 3600, ...overrides });
 
 describe('decideCodeRedemption: only the code owner revokes by replay (OAuth 2.1 §4.1.3, RFC 9700 §4.5.3)', () => {
   const cases: [string, Partial<CodeRedemptionInput>, 'replay' | 'reject', string?][] = [
@@ -47,7 +21,7 @@ describe('decideCodeRedemption: only the code owner revokes by replay (OAuth 2.1
   ];
   for (const [what, overrides, outcome, error] of cases) {
     it(what, () => {
-      const decision = decideCodeRedemption(redeemedGrant(), owner(overrides));
+      const decision = decideCodeRedemption(redeemedGrant(), redemptionInput(overrides));
       expect(decision.outcome).toBe(outcome);
       if (error) expect(decision).toMatchObject({ outcome: 'reject', error });
     });

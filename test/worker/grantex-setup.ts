@@ -1,0 +1,64 @@
+import { Hono } from 'hono';
+import { env } from 'cloudflare:workers';
+import { createMcpAuth } from '../../src/create-mcp-auth';
+import { grantex } from '../../src/authority/grantex';
+import { createGrantexClient } from '../../src/authority/grantex-client';
+import { customPrincipal } from '../../src/principal/custom';
+import type { AuditEvent } from '../../src/events';
+import { createFakeGrantex, FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
+import { ISSUER, RESOURCE, form } from './helpers';
+
+/** Where the fake Grantex answers (its API and its consent pages). */
+export const GRANTEX = 'https://grantex.test';
+export const GRANTEX_SCOPES = ['mcp:tools:read', 'mcp:tools:write', 'offline_access'];
+
+export interface GrantexSetupOptions {
+  /** The fake Grantex approves at once (no consent page). */
+  sandbox?: boolean;
+  /** 'dev': the development sign-in (the default); 'known': every request is signed in as carol. */
+  principal?: 'dev' | 'known';
+  /** Retries of the Grantex API client (default 2). */
+  maxRetries?: number;
+  forwardAuditEvents?: boolean;
+  introspection?: 'jwks' | 'online';
+  /** The server's scopes (default GRANTEX_SCOPES). */
+  scopes?: string[];
+}
+
+/**
+ * The authorization server in Grantex mode, talking to a fake Grantex in the same isolate, routed
+ * at '/' of a Hono host (add host routes to `host`). `request` and `postForm` go to the host at the issuer.
+ */
+export function grantexSetup(options: GrantexSetupOptions = {}) {
+  const fake = createFakeGrantex({ sandbox: options.sandbox, consentBaseUrl: GRANTEX });
+  const agent = fake.control.registerAgent({ name: 'MCP gateway' });
+  const fakeFetch = ((input: RequestInfo | URL, init?: RequestInit) => fake.app.fetch(new Request(input, init))) as typeof fetch;
+  const events: AuditEvent[] = [];
+  const auth = createMcpAuth({
+    issuer: ISSUER,
+    resources: [RESOURCE],
+    scopes: options.scopes ?? GRANTEX_SCOPES,
+    rateLimits: { enabled: false },
+    log: false,
+    onEvent: (e) => void events.push(e),
+    principal: options.principal === 'known' ? customPrincipal(() => ({ id: 'carol' })) : undefined,
+    authority: grantex({
+      client: createGrantexClient({ baseUrl: GRANTEX, apiKey: FAKE_GRANTEX_API_KEY, fetch: fakeFetch, sleep: async () => {}, maxRetries: options.maxRetries ?? 2 }),
+      agentId: agent.agentId,
+      tokenIssuer: fake.control.issuer,
+      jwksUri: `${GRANTEX}/.well-known/jwks.json`,
+      consentOrigin: GRANTEX,
+      fetch: fakeFetch,
+      forwardAuditEvents: options.forwardAuditEvents,
+      introspection: options.introspection,
+    }),
+  });
+  const host = new Hono();
+  host.route('/', auth.app);
+  const request = (path: string, init: RequestInit = {}) => host.fetch(new Request(new URL(path, ISSUER), { redirect: 'manual', ...init }), env);
+  const postForm = (path: string, values: Record<string, string | undefined>, headers: Record<string, string> = {}) =>
+    request(path, { method: 'POST', body: form(values), headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers } });
+  return { fake, agent, auth, host, request, postForm, events, fakeFetch };
+}
+
+export type GrantexSetup = ReturnType<typeof grantexSetup>;

@@ -154,6 +154,13 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
       const grantId = authority ? (await current.upstreamLink(grant.grantId).upstreamLink())?.grantId : grant.grantId;
       return !grantId || !(await current.grant(grantId).accessTokenStatus(grant.jti)).active;
     };
+    /**
+     * Grantex contract (trust): a grant token is accepted only when its grant was issued through
+     * this server (our /token linked it). Runs on a full verification only: the answer is
+     * remembered with the verified token, so a token presented again costs no lookup.
+     */
+    const issuedHere = (current: Services) => async (grant: McpGrant): Promise<boolean> =>
+      grant.grantId !== undefined && (await current.upstreamLink(grant.grantId).upstreamLink()) !== undefined;
     const verifierOptions = (current: Services, keys: LoadedKeys | undefined): VerifyOptions => ({
       ...(authority
         ? authority.verifierOptions([resource])
@@ -166,6 +173,7 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
             clockToleranceSeconds: 0, // the issuer's own clock: no skew to allow for
           }),
       checkRevocation: protectOptions.checkRevocation ? revocationCheck(current) : undefined,
+      checkGrant: authority ? issuedHere(current) : undefined,
       verifiedTokenCacheSize: protectOptions.verifiedTokenCacheSize,
     });
     // One verifier per signing key set (Grantex mode: per bindings), so a verified token is only

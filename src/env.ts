@@ -43,6 +43,8 @@ export interface WorkerEnv {
   /** Grantex as the grant authority (README "Use Grantex"); the API key is a secret. */
   GRANTEX_BASE_URL?: string;
   GRANTEX_AGENT_ID?: string;
+  /** The Grantex developer id (dev_...) that owns the API key: grant tokens of other developers are refused. */
+  GRANTEX_DEVELOPER_ID?: string;
   GRANTEX_API_KEY?: string;
   GRANTEX_TOKEN_ISSUER?: string;
   GRANTEX_GRANT_LIFETIME?: string;
@@ -57,14 +59,15 @@ export interface WorkerEnv {
 /** The Grantex authority from GRANTEX_* variables, or undefined for the local signer. */
 export function grantexFromEnv(env: WorkerEnv): GrantexAuthority | undefined {
   if (!env.GRANTEX_BASE_URL) return undefined;
-  if (!env.GRANTEX_AGENT_ID || !env.GRANTEX_API_KEY)
-    throw new TypeError('mcp-auth-edge: GRANTEX_BASE_URL needs GRANTEX_AGENT_ID and the GRANTEX_API_KEY secret');
+  if (!env.GRANTEX_AGENT_ID || !env.GRANTEX_DEVELOPER_ID || !env.GRANTEX_API_KEY)
+    throw new TypeError('mcp-auth-edge: GRANTEX_BASE_URL needs GRANTEX_AGENT_ID, GRANTEX_DEVELOPER_ID and the GRANTEX_API_KEY secret');
   if (env.GRANTEX_INTROSPECTION && env.GRANTEX_INTROSPECTION !== 'jwks' && env.GRANTEX_INTROSPECTION !== 'online')
     throw new TypeError('mcp-auth-edge: GRANTEX_INTROSPECTION must be "jwks" or "online"');
   return grantex({
     baseUrl: env.GRANTEX_BASE_URL,
     apiKey: env.GRANTEX_API_KEY,
     agentId: env.GRANTEX_AGENT_ID,
+    developerId: env.GRANTEX_DEVELOPER_ID,
     tokenIssuer: env.GRANTEX_TOKEN_ISSUER,
     grantLifetime: env.GRANTEX_GRANT_LIFETIME,
     consentOrigin: env.GRANTEX_CONSENT_ORIGIN,

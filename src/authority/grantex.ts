@@ -16,6 +16,11 @@ export interface GrantexAuthorityOptions {
   agentId: string;
   /** Default `did:grantex:<agentId>`. */
   agentDid?: string;
+  /**
+   * The Grantex developer id (`dev_…`) that owns `apiKey` and the agent. Grant tokens must carry
+   * it (`dev`): one Grantex service signs every developer's tokens with one key and one `iss`.
+   */
+  developerId: string;
   /** `iss` of Grantex grant tokens. Default `https://grantex.dev`. */
   tokenIssuer?: string;
   /** Default `<baseUrl>/.well-known/jwks.json`. */
@@ -44,12 +49,13 @@ export interface GrantexAuthority {
   readonly api: GrantexApi;
   readonly agentId: string;
   readonly agentDid: string;
+  readonly developerId: string;
   readonly tokenIssuer: string;
   readonly grantLifetime: string;
   readonly consentOrigin: string;
   readonly introspection: 'jwks' | 'online';
   readonly forwardAuditEvents: boolean;
-  /** How grant tokens for these resources are verified (profile `grantex`, RS256 only). */
+  /** How grant tokens for these resources are verified (profile `grantex`, RS256 only, our agent and developer). */
   verifierOptions(resources: readonly string[]): VerifyOptions;
 }
 
@@ -59,6 +65,7 @@ export interface GrantexAuthority {
  */
 export function grantex(options: GrantexAuthorityOptions): GrantexAuthority {
   if (!options.agentId) throw new TypeError('mcp-auth-edge: grantex({ agentId }) is required');
+  if (!options.developerId) throw new TypeError('mcp-auth-edge: grantex({ developerId }) is required (the Grantex developer id, dev_...)');
   let api = options.client;
   if (!api) {
     if (!options.baseUrl || !options.apiKey) throw new TypeError('mcp-auth-edge: grantex() needs `client`, or `baseUrl` and `apiKey`');
@@ -67,19 +74,21 @@ export function grantex(options: GrantexAuthorityOptions): GrantexAuthority {
   const jwksUri = options.jwksUri ?? (options.baseUrl ? `${options.baseUrl.replace(/\/+$/, '')}/.well-known/jwks.json` : undefined);
   if (!jwksUri) throw new TypeError('mcp-auth-edge: grantex() needs `jwksUri` when only `client` is given');
   const tokenIssuer = options.tokenIssuer ?? 'https://grantex.dev';
+  const agentDid = options.agentDid ?? `did:grantex:${options.agentId}`;
   const consentOrigin = options.consentOrigin ?? (options.baseUrl ? new URL(options.baseUrl).origin : undefined);
   if (!consentOrigin) throw new TypeError('mcp-auth-edge: grantex() needs `consentOrigin` when only `client` is given');
   return {
     kind: 'grantex',
     api,
     agentId: options.agentId,
-    agentDid: options.agentDid ?? `did:grantex:${options.agentId}`,
+    agentDid,
+    developerId: options.developerId,
     tokenIssuer,
     grantLifetime: options.grantLifetime ?? '24h',
     consentOrigin: new URL(consentOrigin).origin,
     introspection: options.introspection ?? 'jwks',
     forwardAuditEvents: options.forwardAuditEvents ?? false,
-    verifierOptions: (resources) => ({ issuer: tokenIssuer, audience: [...resources], profile: 'grantex', algorithms: ['RS256'], jwksUri, fetch: options.fetch }),
+    verifierOptions: (resources) => ({ issuer: tokenIssuer, audience: [...resources], profile: 'grantex', algorithms: ['RS256'], agent: agentDid, developer: options.developerId, jwksUri, fetch: options.fetch }),
   };
 }
 

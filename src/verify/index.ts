@@ -56,6 +56,19 @@ export interface VerifyOptions {
    * `grantex`: `typ` absent, `JWT` or `at+jwt`; requires iss jti sub agt dev scp iat exp.
    */
   profile?: 'rfc9068' | 'grantex';
+  /**
+   * Grantex profile, required: the agent (`did:grantex:<agentId>`, or the bare agent id) whose
+   * grants are accepted; `agt` must equal it. One Grantex service signs every developer's tokens
+   * with one key and one `iss`, so signature, issuer and audience do not say whose grant it is.
+   */
+  agent?: string;
+  /** Grantex profile, required: the developer id (`dev_…`) whose grants are accepted; `dev` must equal it. */
+  developer?: string;
+  /**
+   * Resolves false to refuse a grant that verified (→ `unknown_grant`), e.g. one not issued through
+   * this server. Runs on a full verification only; its answer is remembered with the verified token.
+   */
+  checkGrant?: (grant: McpGrant) => Promise<boolean>;
   /** Extra claims that must be present. */
   requiredClaims?: string[];
   /** Allowed clock skew for exp/nbf/iat, seconds. Default 30. */
@@ -103,6 +116,10 @@ interface Config {
   getKey: JWTVerifyGetKey;
   jose: JWTVerifyOptions;
   checkRevocation?: (grant: McpGrant) => Promise<boolean>;
+  checkGrant?: (grant: McpGrant) => Promise<boolean>;
+  /** Grantex profile: the `agt` and `dev` every grant must carry. */
+  agent?: string;
+  developer?: string;
   cache?: VerifiedTokenCache;
 }
 
@@ -146,6 +163,16 @@ function resolveConfig(options: VerifyOptions): Config {
   const algorithms = (options.algorithms ?? SUPPORTED_ALGORITHMS).filter((alg) => allowed.includes(alg));
   if (algorithms.length === 0) throw new TypeError(`verify: algorithms must include one of ${SUPPORTED_ALGORITHMS.join(', ')}`);
 
+  // Grantex contract (trust): bind grants to our agent and developer, never to the issuer alone.
+  let agent: string | undefined;
+  let developer: string | undefined;
+  if (profile === 'grantex') {
+    if (typeof options.agent !== 'string' || options.agent === '') throw new TypeError('verify: agent is required for the grantex profile (did:grantex:<agentId>)');
+    if (typeof options.developer !== 'string' || options.developer === '') throw new TypeError('verify: developer is required for the grantex profile (the Grantex developer id)');
+    agent = options.agent.startsWith('did:') ? options.agent : `did:grantex:${options.agent}`;
+    developer = options.developer;
+  }
+
   const tolerance = options.clockToleranceSeconds ?? 30;
   const cooldown = options.jwksCooldownSeconds ?? 30;
   if (!(tolerance >= 0) || !(cooldown >= 0)) throw new TypeError('verify: clockToleranceSeconds and jwksCooldownSeconds must be >= 0');
@@ -174,6 +201,9 @@ function resolveConfig(options: VerifyOptions): Config {
       return keys.getKey(header, jws);
     },
     checkRevocation: options.checkRevocation,
+    checkGrant: options.checkGrant,
+    agent,
+    developer,
     jose: { algorithms, issuer, requiredClaims, clockTolerance: tolerance },
   };
 }
@@ -204,19 +234,26 @@ async function verifyWithConfig(token: string, config: Config): Promise<McpGrant
       payload = await verifyAfterFailure(token, err, config, options);
     }
     grant = toGrant(token, payload, config);
+    if (config.checkGrant) await runCheck(config.checkGrant, grant, 'unknown_grant', 'The access token belongs to no grant issued by this server');
     cache?.set(token, grant, keySet, now);
   }
   if (config.checkRevocation) {
-    let revoked: boolean;
-    try {
-      revoked = await config.checkRevocation(grant);
-    } catch (err) {
-      if (err instanceof TokenVerificationError) throw err;
-      throw new TokenVerificationError('revocation_unavailable', 'The token revocation status could not be checked', { cause: err });
-    }
-    if (revoked) throw new TokenVerificationError('revoked', 'The access token has been revoked');
+    const check = config.checkRevocation;
+    await runCheck(async (g) => !(await check(g)), grant, 'revoked', 'The access token has been revoked');
   }
   return grant;
+}
+
+/** A check that must resolve true; one that cannot decide is `revocation_unavailable` (503). */
+async function runCheck(check: (grant: McpGrant) => Promise<boolean>, grant: McpGrant, code: 'revoked' | 'unknown_grant', message: string): Promise<void> {
+  let ok: boolean;
+  try {
+    ok = await check(grant);
+  } catch (err) {
+    if (err instanceof TokenVerificationError) throw err;
+    throw new TokenVerificationError('revocation_unavailable', 'The token revocation status could not be checked', { cause: err });
+  }
+  if (!ok) throw new TokenVerificationError(code, message);
 }
 
 /** RFC 8725 §3.1 (the allowlist decides, never the token) and §3.11 / RFC 9068 §4 (explicit typing). */
@@ -352,6 +389,9 @@ function toGrant(raw: string, claims: JWTPayload, config: Config): McpGrant {
   const agentDid = optionalString(claims, 'agt');
   const developerId = optionalString(claims, 'dev');
   const grantId = optionalString(claims, 'grnt');
+  if (config.agent !== undefined && agentDid !== config.agent) throw new TokenVerificationError('wrong_agent', 'The access token was granted to another agent');
+  if (config.developer !== undefined && developerId !== config.developer)
+    throw new TokenVerificationError('wrong_developer', 'The access token was granted by another developer');
 
   let scopes: string[];
   const { scp, scope } = claims;

@@ -66,11 +66,11 @@ export async function startFakeGrantex(): Promise<RunningGrantex> {
     bindings: { FAKE_GRANTEX_API_KEYS: FAKE_GRANTEX_API_KEY, FAKE_GRANTEX_ISSUER: 'https://grantex.dev', FAKE_GRANTEX_CONTROL: 'on' },
   });
   await mf.ready;
-  const agent = (await (await fetch(`${url}/__control/agents`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"MCP example"}' })).json()) as { agentId: string };
+  const agent = (await (await fetch(`${url}/__control/agents`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"MCP example"}' })).json()) as { agentId: string; developerId: string };
   return {
     url,
     agentId: agent.agentId,
-    vars: { GRANTEX_BASE_URL: url, GRANTEX_AGENT_ID: agent.agentId, GRANTEX_API_KEY: FAKE_GRANTEX_API_KEY },
+    vars: { GRANTEX_BASE_URL: url, GRANTEX_AGENT_ID: agent.agentId, GRANTEX_DEVELOPER_ID: agent.developerId, GRANTEX_API_KEY: FAKE_GRANTEX_API_KEY },
     async approve(consentUrl) {
       if (consentUrl.origin !== url) throw new Error(`not a Grantex consent URL: ${consentUrl}`);
       const page = await fetch(consentUrl);

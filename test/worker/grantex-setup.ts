@@ -11,6 +11,8 @@ import { ISSUER, RESOURCE, form } from './helpers';
 /** Where the fake Grantex answers (its API and its consent pages). */
 export const GRANTEX = 'https://grantex.test';
 export const GRANTEX_SCOPES = ['mcp:tools:read', 'mcp:tools:write', 'offline_access'];
+/** Another Grantex developer on the same service (the real one signs every developer's tokens with one key and one iss). */
+export const STRANGER_API_KEY = 'gx_test_stranger_key_0002';
 
 export interface GrantexSetupOptions {
   /** The fake Grantex approves at once (no consent page). */
@@ -30,7 +32,7 @@ export interface GrantexSetupOptions {
  * at '/' of a Hono host (add host routes to `host`). `request` and `postForm` go to the host at the issuer.
  */
 export function grantexSetup(options: GrantexSetupOptions = {}) {
-  const fake = createFakeGrantex({ sandbox: options.sandbox, consentBaseUrl: GRANTEX });
+  const fake = createFakeGrantex({ sandbox: options.sandbox, consentBaseUrl: GRANTEX, apiKeys: [FAKE_GRANTEX_API_KEY, STRANGER_API_KEY] });
   const agent = fake.control.registerAgent({ name: 'MCP gateway' });
   const fakeFetch = ((input: RequestInfo | URL, init?: RequestInit) => fake.app.fetch(new Request(input, init))) as typeof fetch;
   const events: AuditEvent[] = [];
@@ -45,6 +47,7 @@ export function grantexSetup(options: GrantexSetupOptions = {}) {
     authority: grantex({
       client: createGrantexClient({ baseUrl: GRANTEX, apiKey: FAKE_GRANTEX_API_KEY, fetch: fakeFetch, sleep: async () => {}, maxRetries: options.maxRetries ?? 2 }),
       agentId: agent.agentId,
+      developerId: fake.control.developerId(),
       tokenIssuer: fake.control.issuer,
       jwksUri: `${GRANTEX}/.well-known/jwks.json`,
       consentOrigin: GRANTEX,

@@ -77,7 +77,7 @@ describe('RFC 9110 §15.5.20: a request for another origin is misdirected (421),
       scopes: ['mcp:tools:read'],
       rateLimits: { enabled: false },
       log: false,
-      authority: grantex({ baseUrl: 'https://grantex.test', apiKey: 'gx_test_key_for_origin_0001', agentId: 'agent' }),
+      authority: grantex({ baseUrl: 'https://grantex.test', apiKey: 'gx_test_key_for_origin_0001', agentId: 'agent', developerId: 'dev_origin' }),
     });
     const res = await auth.app.fetch(new Request('http://evil.example:8787/grantex/callback?state=a.b&code=c', { redirect: 'manual' }), env);
     expect(res.status).toBe(421);

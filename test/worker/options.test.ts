@@ -194,15 +194,16 @@ describe('grantexFromEnv (README "Use Grantex")', () => {
   it('is undefined without GRANTEX_BASE_URL: the local signer is the default', () => {
     expect(grantexFromEnv(base)).toBeUndefined();
   });
-  it('needs GRANTEX_AGENT_ID and the GRANTEX_API_KEY secret', () => {
-    expect(() => grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev' })).toThrow(/GRANTEX_AGENT_ID and the GRANTEX_API_KEY/);
+  it('needs GRANTEX_AGENT_ID, GRANTEX_DEVELOPER_ID and the GRANTEX_API_KEY secret', () => {
+    expect(() => grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev' })).toThrow(/GRANTEX_AGENT_ID, GRANTEX_DEVELOPER_ID and the GRANTEX_API_KEY/);
+    expect(() => grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev', GRANTEX_AGENT_ID: 'ag_1', GRANTEX_API_KEY: 'k'.repeat(32) })).toThrow(/GRANTEX_DEVELOPER_ID/);
   });
   it('rejects an unknown GRANTEX_INTROSPECTION', () => {
-    expect(() => grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev', GRANTEX_AGENT_ID: 'ag_1', GRANTEX_API_KEY: 'k'.repeat(32), GRANTEX_INTROSPECTION: 'maybe' })).toThrow(/jwks" or "online/);
+    expect(() => grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev', GRANTEX_AGENT_ID: 'ag_1', GRANTEX_DEVELOPER_ID: 'dev_1', GRANTEX_API_KEY: 'k'.repeat(32), GRANTEX_INTROSPECTION: 'maybe' })).toThrow(/jwks" or "online/);
   });
   it('builds the Grantex authority with its defaults', () => {
-    const authority = grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev', GRANTEX_AGENT_ID: 'ag_1', GRANTEX_API_KEY: 'k'.repeat(32), GRANTEX_AUDIT: 'on' })!;
-    expect(authority).toMatchObject({ kind: 'grantex', agentId: 'ag_1', agentDid: 'did:grantex:ag_1', tokenIssuer: 'https://grantex.dev', grantLifetime: '24h', introspection: 'jwks', forwardAuditEvents: true });
-    expect(authority.verifierOptions(['https://mcp.example.com/mcp'])).toMatchObject({ profile: 'grantex', algorithms: ['RS256'], jwksUri: 'https://api.grantex.dev/.well-known/jwks.json' });
+    const authority = grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev', GRANTEX_AGENT_ID: 'ag_1', GRANTEX_DEVELOPER_ID: 'dev_1', GRANTEX_API_KEY: 'k'.repeat(32), GRANTEX_AUDIT: 'on' })!;
+    expect(authority).toMatchObject({ kind: 'grantex', agentId: 'ag_1', agentDid: 'did:grantex:ag_1', developerId: 'dev_1', tokenIssuer: 'https://grantex.dev', grantLifetime: '24h', introspection: 'jwks', forwardAuditEvents: true });
+    expect(authority.verifierOptions(['https://mcp.example.com/mcp'])).toMatchObject({ profile: 'grantex', algorithms: ['RS256'], agent: 'did:grantex:ag_1', developer: 'dev_1', jwksUri: 'https://api.grantex.dev/.well-known/jwks.json' });
   });
 });

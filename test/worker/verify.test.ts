@@ -286,7 +286,7 @@ describe('verifyAccessToken: option validation (reject by default)', () => {
 });
 
 describe('verifyAccessToken: Grantex grant tokens (grantex profile)', () => {
-  const grantex = (): VerifyOptions => ({ ...base, profile: 'grantex' });
+  const grantex = (): VerifyOptions => ({ ...base, profile: 'grantex', agent: 'did:grantex:ag_01', developer: 'dev_01' });
 
   it('Grantex contract: accepts an RS256 grant token without typ and maps agt/dev/grnt, dev is NOT clientId', async () => {
     const token = await sign(rs, grantexClaims(), { typ: undefined });
@@ -381,7 +381,7 @@ describe('verifyAccessToken: remote JWKS', () => {
 
   it('Grantex contract: a regenerated key with the same kid is accepted after a refetch on signature failure', async () => {
     const server = jwksServer([rs.publicJwk]);
-    const verify = createTokenVerifier(remote(server, { profile: 'grantex', jwksCooldownSeconds: 0 }));
+    const verify = createTokenVerifier(remote(server, { profile: 'grantex', agent: 'did:grantex:ag_01', developer: 'dev_01', jwksCooldownSeconds: 0 }));
     await verify(await sign(rs, grantexClaims(), { typ: undefined }));
     const regenerated = await makeKey('RS256', rs.kid);
     server.jwks = { keys: [regenerated.publicJwk] };

@@ -20,6 +20,9 @@ export type OAuthErrorCode =
   | 'server_error'
   | 'not_found';
 
+/** `Retry-After` of a 503 that names no delay of its own. */
+const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
 const defaultStatus: Partial<Record<OAuthErrorCode, number>> = {
   invalid_client: 401,
   invalid_token: 401,
@@ -65,6 +68,10 @@ export class OAuthError extends Error {
     this.name = 'OAuthError';
     this.status = init.status ?? defaultStatus[code] ?? 400;
     this.headers = init.headers ?? {};
+    // RFC 9110 §15.6.4 / §10.2.3: every 503 tells the client when to retry.
+    if (this.status === 503 && !Object.keys(this.headers).some((name) => name.toLowerCase() === 'retry-after')) {
+      this.headers = { ...this.headers, 'Retry-After': String(DEFAULT_RETRY_AFTER_SECONDS) };
+    }
   }
 
   /** RFC 6749 §5.2 JSON body; `Cache-Control: no-store` on every error. */

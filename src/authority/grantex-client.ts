@@ -127,6 +127,7 @@ export interface GrantexTokenResponse {
   grantId: string;
 }
 
+/** `reason` is Grantex's (`revoked`, …), or `invalid` when Grantex answered 400 "Invalid token". */
 export type GrantexVerifyResult = { active: true; claims: Record<string, unknown> } | { active: false; reason?: string };
 
 export interface GrantexAuditEntry {
@@ -199,7 +200,16 @@ export function createGrantexClient(options: GrantexClientOptions): GrantexApi {
         if (typeof token !== 'string' || token.length === 0) {
           throw new TypeError('grants.verify: token must be a non-empty string');
         }
-        return parseVerifyResponse(await send('grants.verify', 'POST', '/v1/grants/verify', { token }));
+        let reply: Reply;
+        try {
+          reply = await send('grants.verify', 'POST', '/v1/grants/verify', { token });
+        } catch (err) {
+          // The reference service answers 400 "Invalid token" for a bad signature or an expired
+          // token: that token is inactive (RFC 7662 §2.2), not a failure of the service.
+          if (err instanceof GrantexError && err.status === 400) return { active: false, reason: 'invalid' };
+          throw err;
+        }
+        return parseVerifyResponse(reply);
       },
       async revoke(grantId) {
         requireId('grants.revoke', 'grantId', grantId);

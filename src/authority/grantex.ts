@@ -84,7 +84,7 @@ export function grantex(options: GrantexAuthorityOptions): GrantexAuthority {
     agentDid,
     developerId: options.developerId,
     tokenIssuer,
-    grantLifetime: options.grantLifetime ?? '24h',
+    grantLifetime: checkGrantLifetime(options.grantLifetime ?? '24h'),
     consentOrigin: new URL(consentOrigin).origin,
     introspection: options.introspection ?? 'jwks',
     forwardAuditEvents: options.forwardAuditEvents ?? false,
@@ -110,6 +110,16 @@ export function checkConsentUrl(value: string): string {
   const url = new URL(value);
   if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))) return url.href;
   throw new GrantexError({ status: 0, code: 'BAD_RESPONSE', operation: 'authorize', retryable: false });
+}
+
+/**
+ * Grantex's `expiresIn` format (contract "start authorization"): a positive whole number and one
+ * unit, `s`, `m`, `h` or `d` (e.g. `"30m"`, `"8h"`, `"24h"`). Checked at start-up, as Grantex would
+ * otherwise refuse every sign-in with 400.
+ */
+function checkGrantLifetime(value: string): string {
+  if (typeof value !== 'string' || !/^[1-9]\d{0,5}[smhd]$/.test(value)) throw new TypeError('mcp-auth-edge: grantex({ grantLifetime }) must be a positive number and a unit s, m, h or d, e.g. 8h or 24h');
+  return value;
 }
 
 /** Seconds until an ISO date (Grantex `expiresAt`), at least 1. */

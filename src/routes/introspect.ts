@@ -26,7 +26,8 @@ export async function introspectToken(c: AppContext): Promise<Response> {
     iss: services.options.issuer,
     exp: grant.refresh_expires_at,
     token_type: 'refresh_token',
-    grantex_grant_id: grant.grant_id,
+    // Grantex's own grant id (`grnt`); a local grant has no Grantex name.
+    ...(grant.upstream_grant_id ? { grantex_grant_id: grant.upstream_grant_id } : {}),
   });
 }
 

@@ -193,6 +193,7 @@ async function linkUpstream(services: Services, grant: GrantRecord, response: Gr
   const keepsRefresh = refreshToken !== undefined && grant.refresh_expires_at !== null;
   await services.grant(grant.grant_id).attachUpstreamTokens({
     upstreamGrantId: response.grantId,
+    upstreamExpiresAt: facts.exp, // grant tokens expire with their grant (refresh does not extend it)
     refreshTokenHash: keepsRefresh ? await sha256(refreshToken) : undefined,
     sealedRefresh: keepsRefresh ? await seal(response.refreshToken, refreshToken) : undefined,
   });

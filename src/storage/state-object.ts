@@ -184,9 +184,11 @@ export class McpAuthState extends DurableObject {
   }
 
   /** Records the upstream grant id and the sealed upstream refresh token of a refresh token of ours. */
-  async attachUpstreamTokens(input: { upstreamGrantId: string; refreshTokenHash?: string; sealedRefresh?: string }): Promise<void> {
+  async attachUpstreamTokens(input: { upstreamGrantId: string; upstreamExpiresAt: number; refreshTokenHash?: string; sealedRefresh?: string }): Promise<void> {
     if (!this.grant()) return;
     this.sql.exec('UPDATE grant_record SET upstream_grant_id = ?, upstream_sealed = NULL', input.upstreamGrantId);
+    // Our refresh family cannot outlive the upstream grant: Grantex refresh tokens live min(30 days, the grant).
+    this.sql.exec('UPDATE grant_record SET refresh_expires_at = MIN(refresh_expires_at, ?) WHERE refresh_expires_at IS NOT NULL', input.upstreamExpiresAt);
     if (input.refreshTokenHash)
       this.sql.exec('UPDATE refresh_token SET upstream_sealed = ? WHERE token_hash = ?', input.sealedRefresh ?? null, input.refreshTokenHash);
   }

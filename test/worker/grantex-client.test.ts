@@ -414,10 +414,11 @@ describe('Grantex client ↔ fake Grantex: grants, refresh, revocation, audit', 
     await expect(rejection(h.client.tokens.revoke('tok_UNKNOWN'))).resolves.toMatchObject({ status: 404 });
   });
 
-  it('contract: grants.verify of an expired token → {active: false, reason: "expired"}', async () => {
+  it('contract: grants.verify of an expired token → 400 Invalid token at Grantex, read as {active: false, reason: "invalid"}', async () => {
     const first = await issueGrant(h, agentId, { expiresIn: '1h' });
     h.control.advanceTime(3_600_000 + 1000);
-    await expect(h.client.grants.verify(first.grantToken)).resolves.toEqual({ active: false, reason: 'expired' });
+    await expect(h.client.grants.verify(first.grantToken)).resolves.toEqual({ active: false, reason: 'invalid' });
+    expect(h.control.calls.filter((c) => c.path === '/v1/grants/verify').map((c) => c.status)).toEqual([400]);
   });
 
   it('contract: the older POST /v1/tokens/verify answers {valid, grantId, scopes, principal, agent, expiresAt}', async () => {

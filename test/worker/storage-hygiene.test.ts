@@ -111,7 +111,7 @@ describe('Lookups never create storage: an unknown id leaves no instance behind'
     ['cancelUpstreamAuthorization', (s) => s.cancelUpstreamAuthorization({ stateHash: 'h', now })],
     ['completeUpstreamAuthorization', (s) => s.completeUpstreamAuthorization({ stateHash: 'h', codeHash: 'c', sealed: 's', codeExpiresAt: now + 60, now })],
     ['releaseAuthorizationCode', (s) => s.releaseAuthorizationCode()],
-    ['attachUpstreamTokens', (s) => s.attachUpstreamTokens({ upstreamGrantId: 'u', refreshTokenHash: 'h', sealedRefresh: 's' })],
+    ['attachUpstreamTokens', (s) => s.attachUpstreamTokens({ upstreamGrantId: 'u', upstreamExpiresAt: now + 60, refreshTokenHash: 'h', sealedRefresh: 's' })],
     ['rollbackRefreshRotation', (s) => s.rollbackRefreshRotation({ presentedHash: 'h', newHash: 'n' })],
     ['upstreamLink', (s) => s.upstreamLink()],
     ['unlinkUpstreamGrant', (s) => s.unlinkUpstreamGrant()],

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { requireMcpAuth } from '../../src/middleware/hono';
-import { verifyAccessToken } from '../../src/verify/index';
+import { createTokenVerifier, verifyAccessToken, type McpGrant } from '../../src/verify/index';
+import { grantex } from '../../src/authority/grantex';
 import { FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
 import { RESOURCE, authorizeUrl, pkce, registerClient } from './helpers';
 import { GRANTEX, STRANGER_API_KEY, grantexSetup as sharedGrantexSetup, type GrantexSetup } from './grantex-setup';
@@ -93,5 +94,25 @@ describe('Grantex contract (trust): only grants of our agent and developer are a
     expect(() => requireMcpAuth({ ...base, agent: 'did:grantex:ag_1' })).toThrow(/developer/);
     await expect(verifyAccessToken('x.y.z', { ...base, agent: 'did:grantex:ag_1' })).rejects.toThrow(/developer/);
     expect(() => requireMcpAuth({ ...base, agent: 'did:grantex:ag_1', developer: 'dev_1' })).not.toThrow();
+    // protect() takes both from the authority: its configuration needs the developer id.
+    expect(() => grantex({ baseUrl: GRANTEX, apiKey: FAKE_GRANTEX_API_KEY, agentId: 'ag_1' } as Parameters<typeof grantex>[0])).toThrow(/developerId/);
+  });
+
+  it('Grantex contract (trust): the grant check runs once per token, its answer remembered with the verified token; a refused grant is never remembered', async () => {
+    const s = setup();
+    const own = await ourToken(s);
+    const foreign = await mintAtGrantex(s, FAKE_GRANTEX_API_KEY, s.agent.agentId);
+    await verifyAccessToken(own, s.verifyOptions); // the isolate's copy of Grantex's key set is loaded
+    const checked: string[] = [];
+    const verify = createTokenVerifier({
+      ...s.verifyOptions,
+      checkGrant: async (grant: McpGrant) => {
+        checked.push(grant.jti);
+        return grant.raw === own;
+      },
+    });
+    for (let i = 0; i < 3; i++) expect((await verify(own)).sub).toBe('carol');
+    for (let i = 0; i < 2; i++) await expect(verify(foreign)).rejects.toMatchObject({ code: 'unknown_grant' });
+    expect(checked).toEqual([decodeJwt(own).jti, decodeJwt(foreign).jti, decodeJwt(foreign).jti]);
   });
 });

@@ -34,7 +34,8 @@ export function createAccessTokenReader(
       const claims = await readOwnAccessToken(token, await keys(), options.issuer, options.resources, options.clock());
       if (!claims) return undefined;
       const { scope, sub, aud, iss, exp, iat, jti, grnt } = claims;
-      return { jti, exp, grantId: grnt, fields: { scope, sub, aud, iss, exp, iat, jti, token_type: 'Bearer', grantex_grant_id: grnt } };
+      // Our grant id stays internal: a local grant has no Grantex name.
+      return { jti, exp, grantId: grnt, fields: { scope, sub, aud, iss, exp, iat, jti, token_type: 'Bearer' } };
     };
   }
   const verify = createTokenVerifier(authority.verifierOptions(options.resources));

@@ -98,6 +98,14 @@ describe('refresh-token introspection', () => {
     expect(body).toMatchObject({ active: true, token_type: 'refresh_token', client_id: flow.client.client_id });
     expect(Object.keys(body).filter((key) => key.startsWith('grantex_'))).toEqual([]);
   });
+
+  it('RFC 7662 §2.2: in local mode an access token carries no Grantex-named member either', async () => {
+    const { flow, tokens } = await tokensFor();
+    const auth = clientAuth(flow.client);
+    const body = (await (await postForm('/introspect', { token: tokens.access_token, ...auth.body }, auth.headers)).json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ active: true, token_type: 'Bearer', client_id: flow.client.client_id });
+    expect(Object.keys(body).filter((key) => key.startsWith('grantex_'))).toEqual([]);
+  });
 });
 
 describe('grantex() options', () => {

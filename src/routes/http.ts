@@ -169,17 +169,16 @@ export function rateLimit(endpoint: RateLimitedEndpoint, limit: RateLimit): Midd
       return next();
     }
     if (clientId === 'route') return countPerClientInRoute(c, next, { endpoint, limit, address, perAddress: hit(c, endpoint, address, addressLimitOf(limit)) });
-    let policies: (readonly [string, RateLimitDecision])[];
-    let key = address;
+    let headers: Record<string, string>;
     if (clientId === 'query') {
-      const client = await clientKey(c.req.query('client_id') ?? '');
-      const [perClient, perAddress] = await Promise.all([hit(c, `${endpoint}-client`, `${address} ${client}`, limit), hit(c, endpoint, address, addressLimitOf(limit))]);
-      policies = [[endpoint, perClient], [`${endpoint}-address`, perAddress]];
-      if (!perClient.allowed) key = `${address} ${client}`;
-    } else policies = [[endpoint, await hit(c, endpoint, address, limit)]];
-    const headers = policyHeaders(policies);
-    const refused = policies.find(([, d]) => !d.allowed)?.[1];
-    if (refused) throw refusal(c, endpoint, key, refused, headers);
+      const counted = await countPerClient(c, { endpoint, limit, address, perAddress: hit(c, endpoint, address, addressLimitOf(limit)) }, c.req.query('client_id') ?? '');
+      if (counted.refused) throw counted.refused;
+      headers = counted.headers;
+    } else {
+      const decision = await hit(c, endpoint, address, limit);
+      headers = policyHeaders([[endpoint, decision]]);
+      if (!decision.allowed) throw refusal(c, endpoint, address, decision, headers);
+    }
     await next();
     for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
   };
@@ -204,13 +203,31 @@ async function countPerClientInRoute(c: AppContext, next: () => Promise<void>, c
 export async function countClient(c: AppContext, clientId: string | undefined): Promise<void> {
   const count = c.var.clientCount;
   if (!count || count.perClient) return;
-  const client = await clientKey(clientId ?? '');
-  const [perClient, perAddress] = await Promise.all([hit(c, `${count.endpoint}-client`, `${count.address} ${client}`, count.limit), count.perAddress]);
-  count.perClient = perClient;
-  if (!perClient.allowed || !perAddress.allowed) {
-    const headers = policyHeaders([[count.endpoint, perClient], [`${count.endpoint}-address`, perAddress]]);
-    throw refusal(c, count.endpoint, perClient.allowed ? count.address : `${count.address} ${client}`, perClient.allowed ? perAddress : perClient, headers);
-  }
+  const counted = await countPerClient(c, count, clientId ?? '');
+  count.perClient = counted.perClient;
+  if (counted.refused) throw counted.refused;
+}
+
+/**
+ * Counts a request in its (client, address) bucket at `limit`, beside its per-address count
+ * (already started). The refusal, when either is exhausted, names the exhausted bucket; the
+ * headers describe both policies.
+ */
+async function countPerClient(
+  c: AppContext,
+  count: Pick<ClientCount, 'endpoint' | 'limit' | 'address' | 'perAddress'>,
+  clientId: string,
+): Promise<{ perClient: RateLimitDecision; headers: Record<string, string>; refused?: OAuthError }> {
+  const { endpoint, address } = count;
+  const client = `${address} ${await clientKey(clientId)}`;
+  const [perClient, perAddress] = await Promise.all([hit(c, `${endpoint}-client`, client, count.limit), count.perAddress]);
+  const headers = policyHeaders([[endpoint, perClient], [`${endpoint}-address`, perAddress]]);
+  const refused = !perClient.allowed
+    ? refusal(c, endpoint, client, perClient, headers)
+    : !perAddress.allowed
+      ? refusal(c, endpoint, address, perAddress, headers)
+      : undefined;
+  return { perClient, headers, refused };
 }
 
 function hit(c: AppContext, bucket: string, key: string, limit: RateLimit): Promise<RateLimitDecision> {

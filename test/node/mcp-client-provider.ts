@@ -1,6 +1,7 @@
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import { auth, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { approveHeadlessly } from '../../scripts/lib/headless-consent.mjs';
+import { startWorker, type RunningWorker } from './worker-server';
 
 /**
  * An OAuthClientProvider for the official MCP SDK client, driven without a browser: the
@@ -58,4 +59,17 @@ export class HeadlessOAuthProvider implements OAuthClientProvider {
     if (!code) throw new Error(`authorization failed: ${callback.search}`);
     this.lastCode = code;
   }
+}
+
+/**
+ * The example MCP server (bundled by global-setup) on a real port, and an access token for its
+ * `/mcp` with `mcp:tools:read`, obtained by the MCP SDK client's own flow.
+ */
+export async function startAuthorizedExample(options: { callbackPort: number; username: string }): Promise<{ worker: RunningWorker; mcp: string; accessToken: string }> {
+  const worker = await startWorker({}, '.test-dist/example/index.js');
+  const mcp = `${worker.url}/mcp`;
+  const provider = new HeadlessOAuthProvider(`http://127.0.0.1:${options.callbackPort}/callback`, { username: options.username });
+  if ((await auth(provider, { serverUrl: mcp, scope: 'mcp:tools:read' })) !== 'REDIRECT') throw new Error('the MCP SDK client did not start an authorization');
+  if ((await auth(provider, { serverUrl: mcp, authorizationCode: provider.lastCode })) !== 'AUTHORIZED') throw new Error('the MCP SDK client was not authorized');
+  return { worker, mcp, accessToken: provider.saved!.access_token };
 }

@@ -1,10 +1,9 @@
 // The example MCP server (the bundle `wrangler deploy` would upload) against hostile bodies at
 // /mcp: nothing is read for an anonymous caller, and no body, authenticated or not, gets a 5xx.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
-import { HeadlessOAuthProvider } from './mcp-client-provider';
+import { startAuthorizedExample } from './mcp-client-provider';
 import { rawConnect, requestHead, statusOf } from './raw-http';
-import { startWorker, type RunningWorker } from './worker-server';
+import type { RunningWorker } from './worker-server';
 
 const MCP_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' };
 
@@ -42,12 +41,9 @@ describe('the example MCP server: nothing runs before authentication, and no bod
   let mcp: string;
   let bearer: string;
   beforeAll(async () => {
-    worker = await startWorker({}, '.test-dist/example/index.js');
-    mcp = `${worker.url}/mcp`;
-    const provider = new HeadlessOAuthProvider('http://127.0.0.1:53702/callback', { username: 'hostile-user' });
-    expect(await auth(provider, { serverUrl: mcp, scope: 'mcp:tools:read' })).toBe('REDIRECT');
-    expect(await auth(provider, { serverUrl: mcp, authorizationCode: provider.lastCode })).toBe('AUTHORIZED');
-    bearer = `Bearer ${provider.saved!.access_token}`;
+    let accessToken: string;
+    ({ worker, mcp, accessToken } = await startAuthorizedExample({ callbackPort: 53702, username: 'hostile-user' }));
+    bearer = `Bearer ${accessToken}`;
   });
   afterAll(() => worker?.dispose());
 

@@ -2,8 +2,7 @@
 // same workerd HTTP server as self-hosted workerd): the refusal must reach the client, and the
 // connection and the server must stay usable.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auth } from '@modelcontextprotocol/sdk/client/auth.js';
-import { HeadlessOAuthProvider } from './mcp-client-provider';
+import { startAuthorizedExample } from './mcp-client-provider';
 import { rawConnect, requestHead, sendChunked, sendDeclared, statusOf, type RawResult } from './raw-http';
 import { startWorker, type RunningWorker } from './worker-server';
 
@@ -89,12 +88,9 @@ describe('the example MCP server: an over-limit body at /mcp is refused with 413
   let mcp: string;
   let bearer: Record<string, string>;
   beforeAll(async () => {
-    worker = await startWorker({}, '.test-dist/example/index.js');
-    mcp = `${worker.url}/mcp`;
-    const provider = new HeadlessOAuthProvider('http://127.0.0.1:53701/callback', { username: 'body-user' });
-    expect(await auth(provider, { serverUrl: mcp, scope: 'mcp:tools:read' })).toBe('REDIRECT');
-    expect(await auth(provider, { serverUrl: mcp, authorizationCode: provider.lastCode })).toBe('AUTHORIZED');
-    bearer = { Authorization: `Bearer ${provider.saved!.access_token}` };
+    let accessToken: string;
+    ({ worker, mcp, accessToken } = await startAuthorizedExample({ callbackPort: 53701, username: 'body-user' }));
+    bearer = { Authorization: `Bearer ${accessToken}` };
   });
   afterAll(() => worker?.dispose());
 

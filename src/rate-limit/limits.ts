@@ -71,16 +71,9 @@ export function decideRateLimit(countSoFar: number, input: RateLimit & { now: nu
 
 /**
  * IETF draft-ietf-httpapi-ratelimit-headers (structured fields): `RateLimit-Policy` names the
- * quota and window, `RateLimit` the remaining quota and the seconds until reset.
- */
-export function rateLimitHeaders(endpoint: RateLimitedEndpoint, d: RateLimitDecision): Record<string, string> {
-  return policyHeaders([[endpoint, d]]);
-}
-
-/**
- * The headers of several policies that applied to one request (each field is a list), e.g.
- * `"token"` per client and address and `"token-address"` per address. `Retry-After` is the
- * longest wait of the policies that refused.
+ * quota and window, `RateLimit` the remaining quota and the seconds until reset; one list
+ * member per policy that applied to the request, e.g. `"token"` per client and address and
+ * `"token-address"` per address. `Retry-After` is the longest wait of the policies that refused.
  */
 export function policyHeaders(policies: readonly (readonly [name: string, decision: RateLimitDecision])[]): Record<string, string> {
   const headers: Record<string, string> = {

@@ -6,8 +6,12 @@
  *
  * Transport rules (contract "Transport"):
  * - every call sends `Authorization: Bearer <apiKey>`, `Accept: application/json`, JSON bodies;
- * - network errors, 429, 502, 503, 504 are retried with exponential backoff and full jitter,
- *   honouring `Retry-After` (seconds or HTTP-date); other statuses are not retried;
+ * - 429 and 503 (the service did not do the work) are retried with exponential backoff and full
+ *   jitter, honouring `Retry-After` (seconds or HTTP-date). Network errors, timeouts, 502 and 504
+ *   leave the outcome unknown: they are retried only for reads and revocations, which are safe to
+ *   repeat. A code exchange, a refresh or a new authorization is not retried then — Grantex ignores
+ *   `Idempotency-Key` and codes and refresh tokens are single-use, so the caller settles the outcome
+ *   (`GrantexError.outcomeUnknown`, src/authority/grantex-tokens.ts). Other statuses are not retried;
  * - each attempt has its own timeout;
  * - redirects are never followed (`redirect: 'manual'`, any 3xx is an error): the API key must not
  *   travel to a host the caller did not configure (SSRF hygiene);
@@ -46,8 +50,16 @@ export type GrantexOperation =
   | 'tokens.refresh'
   | 'tokens.revoke'
   | 'grants.verify'
+  | 'grants.get'
+  | 'grants.list'
   | 'grants.revoke'
   | 'audit.log';
+
+/**
+ * Calls that may be repeated when their outcome is unknown: reads, and revocations (a second
+ * revocation of the same grant or token changes nothing; Grantex answers it 404).
+ */
+const REPEATABLE: ReadonlySet<GrantexOperation> = new Set(['grants.verify', 'grants.get', 'grants.list', 'grants.revoke', 'tokens.revoke']);
 
 export interface GrantexErrorInit {
   status: number;
@@ -71,6 +83,13 @@ export class GrantexError extends Error {
   readonly requestId?: string;
   /** True for network errors, timeouts, 429, 502, 503, 504 (also when retries are exhausted). */
   readonly retryable: boolean;
+  /**
+   * No answer, or a gateway's 502/504: the service may or may not have done the work. 429 and 503
+   * are answers of the service itself that it did not.
+   */
+  get outcomeUnknown(): boolean {
+    return this.status === 0 || this.status === 502 || this.status === 504;
+  }
   /** The upstream envelope's `message` (API key redacted, truncated). For logs only. */
   readonly upstreamMessage?: string;
   /** The server's `Retry-After`, when it sent one. */
@@ -127,6 +146,19 @@ export interface GrantexTokenResponse {
   grantId: string;
 }
 
+/** A grant as `GET /v1/grants/{id}` and `GET /v1/grants` describe it (contract "grants"). */
+export interface GrantexGrant {
+  grantId: string;
+  agentId: string;
+  principalId: string;
+  scopes: string[];
+  status: string;
+  /** ISO date. */
+  issuedAt: string;
+  expiresAt: string;
+  revokedAt?: string;
+}
+
 /** `reason` is Grantex's (`revoked`, …), or `invalid` when Grantex answered 400 "Invalid token". */
 export type GrantexVerifyResult = { active: true; claims: Record<string, unknown> } | { active: false; reason?: string };
 
@@ -151,6 +183,9 @@ export interface GrantexApi {
   };
   grants: {
     verify(token: string): Promise<GrantexVerifyResult>;
+    get(grantId: string): Promise<GrantexGrant>;
+    /** The developer's grants, newest first. */
+    list(params: { agentId?: string; principalId?: string; status?: 'active' | 'revoked' }): Promise<{ grants: GrantexGrant[] }>;
     revoke(grantId: string): Promise<void>;
   };
   audit: {
@@ -183,12 +218,7 @@ export function createGrantexClient(options: GrantexClientOptions): GrantexApi {
         return parseTokenResponse('tokens.exchange', await send('tokens.exchange', 'POST', '/v1/token', p));
       },
       async refresh(p) {
-        // The same Idempotency-Key on every attempt lets a service that supports it return the already
-        // rotated token when a response was lost; services that do not know the header ignore it.
-        const reply = await send('tokens.refresh', 'POST', '/v1/token/refresh', p, {
-          'Idempotency-Key': crypto.randomUUID(),
-        });
-        return parseTokenResponse('tokens.refresh', reply);
+        return parseTokenResponse('tokens.refresh', await send('tokens.refresh', 'POST', '/v1/token/refresh', p));
       },
       async revoke(jti) {
         requireId('tokens.revoke', 'jti', jti);
@@ -210,6 +240,19 @@ export function createGrantexClient(options: GrantexClientOptions): GrantexApi {
           throw err;
         }
         return parseVerifyResponse(reply);
+      },
+      async get(grantId) {
+        requireId('grants.get', 'grantId', grantId);
+        return parseGrant('grants.get', await send('grants.get', 'GET', `/v1/grants/${encodeURIComponent(grantId)}`));
+      },
+      async list(params) {
+        const query = new URLSearchParams();
+        for (const [name, value] of Object.entries(params)) if (typeof value === 'string') query.set(name, value);
+        const search = query.toString();
+        const reply = await send('grants.list', 'GET', `/v1/grants${search ? `?${search}` : ''}`);
+        const grants = expectObject('grants.list', reply).grants;
+        if (!Array.isArray(grants)) throw badResponse('grants.list', reply.status, reply.requestId);
+        return { grants: grants.map((grant: unknown) => parseGrant('grants.list', { ...reply, body: grant })) };
       },
       async revoke(grantId) {
         requireId('grants.revoke', 'grantId', grantId);
@@ -327,10 +370,9 @@ function requireId(operation: GrantexOperation, name: string, value: unknown): a
 
 type Send = (
   operation: GrantexOperation,
-  method: 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'DELETE',
   path: string,
   body?: unknown,
-  extraHeaders?: Record<string, string>,
 ) => Promise<Reply>;
 
 /** A successful response: its status and parsed JSON body (undefined when empty). */
@@ -343,12 +385,11 @@ interface Reply {
 function createTransport(config: ResolvedConfig): Send {
   const redact = (text: string): string => text.split(config.apiKey).join('[REDACTED]');
 
-  return async function send(operation, method, path, body, extraHeaders = {}) {
+  return async function send(operation, method, path, body) {
     const url = `${config.origin}${config.pathPrefix}${path}`;
     const headers: Record<string, string> = {
       Authorization: `Bearer ${config.apiKey}`,
       Accept: 'application/json',
-      ...extraHeaders,
     };
     let payload: string | undefined;
     if (body !== undefined) {
@@ -363,6 +404,7 @@ function createTransport(config: ResolvedConfig): Send {
 
       const error = outcome.error;
       if (!error.retryable || !canRetry) throw error;
+      if (error.outcomeUnknown && !REPEATABLE.has(operation)) throw error;
       let delay: number;
       if (error.retryAfterMs !== undefined) {
         // A server asking for a longer pause than we are willing to hold a user request for: give up now.
@@ -643,6 +685,24 @@ function parseTokenResponse(operation: GrantexOperation, reply: Reply): GrantexT
     refreshToken: read.string('refreshToken'),
     grantId: read.string('grantId'),
   };
+}
+
+function parseGrant(operation: GrantexOperation, reply: Reply): GrantexGrant {
+  const read = fieldReader(operation, reply);
+  const scopes = read.body.scopes;
+  if (!Array.isArray(scopes) || !scopes.every((s): s is string => typeof s === 'string')) read.fail();
+  const grant: GrantexGrant = {
+    grantId: read.string('grantId'),
+    agentId: read.string('agentId'),
+    principalId: read.string('principalId'),
+    scopes: [...(scopes as string[])],
+    status: read.string('status'),
+    issuedAt: read.string('issuedAt'),
+    expiresAt: read.string('expiresAt'),
+  };
+  const revokedAt = read.optional('revokedAt', 'string');
+  if (revokedAt !== undefined) grant.revokedAt = revokedAt;
+  return grant;
 }
 
 function parseVerifyResponse(reply: Reply): GrantexVerifyResult {

@@ -1,7 +1,7 @@
 import type { AppContext } from './http.js';
 import { authenticatedClient, noStoreJson, readForm } from './http.js';
 import { OAuthError } from '../errors.js';
-import { randomToken, seal, sha256, unseal } from '../crypto.js';
+import { randomToken, sha256 } from '../crypto.js';
 import { defer, type Services } from '../services.js';
 import { checkCodeVerifier, s256 } from '../protocol/pkce.js';
 import { parseScope, scopeCeiling } from '../protocol/scope.js';
@@ -9,21 +9,7 @@ import { grantIdOf } from '../storage/keys.js';
 import type { GrantOutcome } from '../storage/state-object.js';
 import type { GrantRecord } from '../grants/grant-record.js';
 import { accessTokenClaims, signAccessToken } from '../tokens/access-token.js';
-import { grantTokenFacts, secondsUntil, upstreamError, type GrantexAuthority } from '../authority/grantex.js';
-import type { GrantexTokenResponse } from '../authority/grantex-client.js';
-import { upstreamCallbackUrl } from './upstream.js';
-import { errorFields, log } from '../log.js';
-
-/** What a grant produced, whoever signed it. */
-interface IssuedTokens {
-  accessToken: string;
-  expiresIn: number;
-  scopes: string[];
-  jti: string;
-  exp: number;
-  refreshToken?: string;
-  upstreamGrantId?: string;
-}
+import { exchangeGrantexCode, refreshGrantex, revokeUpstreamGrant, type IssuedTokens } from '../authority/grantex-tokens.js';
 
 const INVALID_CODE = 'The authorization code is invalid, expired or already used.';
 const INVALID_REFRESH = 'The refresh token is invalid, expired or revoked.';
@@ -67,7 +53,7 @@ export async function issueToken(c: AppContext): Promise<Response> {
     });
     const { grant, scopes } = await granted(c, outcome, 'authorization_code');
     const issued = options.authority
-      ? await exchangeUpstreamCode(services, options.authority, grant, code, refreshToken)
+      ? await exchangeGrantexCode(services, options.authority, grant, code, refreshToken)
       : await signLocalTokens(services, grant, scopes, refreshToken, now);
     return respond(c, services, grant, issued, 'authorization_code');
   }
@@ -89,7 +75,7 @@ export async function issueToken(c: AppContext): Promise<Response> {
   });
   const { grant, scopes, upstreamSealed } = await granted(c, outcome, 'refresh_token');
   const issued = options.authority
-    ? await refreshUpstream(services, options.authority, grant, upstreamSealed, presented, rotated)
+    ? await refreshGrantex(services, options.authority, grant, upstreamSealed, presented, rotated)
     : await signLocalTokens(services, grant, scopes, rotated, now);
   return respond(c, services, grant, issued, 'refresh_token');
 }
@@ -101,10 +87,7 @@ async function granted(c: AppContext, outcome: GrantOutcome, what: 'authorizatio
   if (outcome.replay && outcome.grant) {
     const { client_id: clientId, grant_id: grantId, sub, upstream_grant_id: upstreamGrantId } = outcome.grant;
     // The grant is gone here; upstream it must die too.
-    if (upstreamGrantId && services.options.authority) {
-      defer(c, services.options.authority.api.grants.revoke(upstreamGrantId).catch((err) => log.error('upstream revocation after a replay failed', { ...errorFields(err), upstreamGrantId })));
-      defer(c, services.upstreamLink(upstreamGrantId).unlinkUpstreamGrant());
-    }
+    if (upstreamGrantId && services.options.authority) defer(c, revokeUpstreamGrant(services, services.options.authority, upstreamGrantId, what === 'authorization_code' ? 'code replay' : 'refresh token reuse'));
     defer(c, services.emit({ type: 'security.replay_detected', what, clientId, grantId }));
     defer(c, services.emit({
       type: 'token.revoked',
@@ -139,78 +122,6 @@ async function signLocalTokens(services: Services, grant: GrantRecord, scopes: s
     jti: claims.jti,
     exp: claims.exp,
     refreshToken: grant.refresh_expires_at !== null ? refreshToken : undefined,
-  };
-}
-
-/**
- * Grantex: exchange the upstream code (sealed with our code) for the grant token. A transient
- * failure gives the code back so the client can retry; a refusal ends the grant.
- */
-async function exchangeUpstreamCode(services: Services, authority: GrantexAuthority, grant: GrantRecord, code: string, refreshToken: string | undefined): Promise<IssuedTokens> {
-  const stub = services.grant(grant.grant_id);
-  const opened = grant.upstream_sealed ? await unseal(grant.upstream_sealed, code) : undefined;
-  if (!opened) throw new OAuthError('invalid_grant', INVALID_CODE);
-  const upstream = JSON.parse(opened) as { code: string; verifier: string };
-  let response: GrantexTokenResponse;
-  try {
-    response = await authority.api.tokens.exchange({ code: upstream.code, agentId: authority.agentId, codeVerifier: upstream.verifier, redirectUri: upstreamCallbackUrl(services.options) });
-  } catch (err) {
-    const mapped = upstreamError(err, new OAuthError('invalid_grant', INVALID_CODE));
-    await (mapped.code === 'temporarily_unavailable' ? stub.releaseAuthorizationCode() : stub.revokeGrant({ clientId: grant.client_id }));
-    throw mapped;
-  }
-  return linkUpstream(services, grant, response, refreshToken);
-}
-
-/** Grantex: refresh upstream with Grantex's refresh token, which only our presented token unseals. */
-async function refreshUpstream(
-  services: Services,
-  authority: GrantexAuthority,
-  grant: GrantRecord,
-  sealedRefresh: string | null | undefined,
-  presented: string,
-  rotated: string,
-): Promise<IssuedTokens> {
-  const stub = services.grant(grant.grant_id);
-  const upstreamRefresh = sealedRefresh ? await unseal(sealedRefresh, presented) : undefined;
-  if (!upstreamRefresh) throw new OAuthError('invalid_grant', INVALID_REFRESH);
-  let response: GrantexTokenResponse;
-  try {
-    response = await authority.api.tokens.refresh({ refreshToken: upstreamRefresh, agentId: authority.agentId });
-  } catch (err) {
-    const mapped = upstreamError(err, new OAuthError('invalid_grant', INVALID_REFRESH));
-    if (mapped.code === 'temporarily_unavailable') await stub.rollbackRefreshRotation({ presentedHash: await sha256(presented), newHash: await sha256(rotated) });
-    else await stub.revokeGrant({ clientId: grant.client_id });
-    throw mapped;
-  }
-  return linkUpstream(services, grant, response, rotated);
-}
-
-/** Keeps Grantex's refresh token (sealed with ours) and the link from its grant id to our grant. */
-async function linkUpstream(services: Services, grant: GrantRecord, response: GrantexTokenResponse, refreshToken: string | undefined): Promise<IssuedTokens> {
-  const now = services.now();
-  const facts = grantTokenFacts(response);
-  const keepsRefresh = refreshToken !== undefined && grant.refresh_expires_at !== null;
-  await services.grant(grant.grant_id).attachUpstreamTokens({
-    upstreamGrantId: response.grantId,
-    upstreamExpiresAt: facts.exp, // grant tokens expire with their grant (refresh does not extend it)
-    refreshTokenHash: keepsRefresh ? await sha256(refreshToken) : undefined,
-    sealedRefresh: keepsRefresh ? await seal(response.refreshToken, refreshToken) : undefined,
-  });
-  await services.upstreamLink(response.grantId).linkUpstreamGrant({
-    upstreamGrantId: response.grantId,
-    grantId: grant.grant_id,
-    clientId: grant.client_id,
-    expiresAt: Math.max(grant.refresh_expires_at ?? 0, facts.exp, now + 60),
-  });
-  return {
-    accessToken: response.grantToken,
-    expiresIn: secondsUntil(response.expiresAt, now),
-    scopes: response.scopes,
-    jti: facts.jti,
-    exp: facts.exp,
-    refreshToken: keepsRefresh ? refreshToken : undefined,
-    upstreamGrantId: response.grantId,
   };
 }
 

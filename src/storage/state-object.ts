@@ -183,14 +183,23 @@ export class McpAuthState extends DurableObject {
     this.sql.exec('DELETE FROM refresh_token');
   }
 
-  /** Records the upstream grant id and the sealed upstream refresh token of a refresh token of ours. */
-  async attachUpstreamTokens(input: { upstreamGrantId: string; upstreamExpiresAt: number; refreshTokenHash?: string; sealedRefresh?: string }): Promise<void> {
-    if (!this.grant()) return;
+  /**
+   * Records the upstream grant id and the sealed upstream refresh token of a refresh token of ours.
+   * False when the tokens no longer belong to a live grant: the grant was ended (a replay, a
+   * revocation) while Grantex was issuing them, or the refresh token they answer was already
+   * rotated or revoked. The caller then revokes the upstream grant (no Grantex grant outlives ours).
+   */
+  async attachUpstreamTokens(input: { upstreamGrantId: string; upstreamExpiresAt: number; refreshTokenHash?: string; sealedRefresh?: string }): Promise<boolean> {
+    const grant = this.grant();
+    if (!grant || grant.code_redeemed_at === null) return false;
+    if (grant.upstream_grant_id !== null && grant.upstream_grant_id !== input.upstreamGrantId) return false;
+    if (input.refreshTokenHash && this.sql.exec(`SELECT 1 FROM refresh_token WHERE token_hash = ? AND status = 'active'`, input.refreshTokenHash).toArray().length === 0) return false;
     this.sql.exec('UPDATE grant_record SET upstream_grant_id = ?, upstream_sealed = NULL', input.upstreamGrantId);
     // Our refresh family cannot outlive the upstream grant: Grantex refresh tokens live min(30 days, the grant).
     this.sql.exec('UPDATE grant_record SET refresh_expires_at = MIN(refresh_expires_at, ?) WHERE refresh_expires_at IS NOT NULL', input.upstreamExpiresAt);
     if (input.refreshTokenHash)
       this.sql.exec('UPDATE refresh_token SET upstream_sealed = ? WHERE token_hash = ?', input.sealedRefresh ?? null, input.refreshTokenHash);
+    return true;
   }
 
   /** The upstream refresh failed transiently: undo our rotation so the client can retry. */

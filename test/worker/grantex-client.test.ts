@@ -517,10 +517,38 @@ describe('Grantex client: retries (contract: network errors, 429, 502, 503, 504;
     expect(h.sleeps[1]).toBeLessThan(200);
   });
 
-  it.each([502, 504])('contract: %i is retried', async (status) => {
-    h.control.failNext({ status, path: '/v1/authorize' });
-    await expect(h.client.authorize({ agentId, principalId: 'u', scopes: ['a'] })).resolves.toHaveProperty('authRequestId');
-    expect(h.sleeps).toHaveLength(1);
+  it.each([502, 504])('contract: %i is retried for a call that is safe to repeat (verify, revoke)', async (status) => {
+    const { grantToken, grantId } = await issueGrant(h, agentId);
+    h.control.failNext({ status, path: '/v1/grants/verify' });
+    await expect(h.client.grants.verify(grantToken)).resolves.toMatchObject({ active: true });
+    h.control.failNext({ status, path: `/v1/grants/${grantId}` });
+    await expect(h.client.grants.revoke(grantId)).resolves.toBeUndefined();
+    expect(h.sleeps).toHaveLength(2);
+  });
+
+  it.each([502, 504, 'network error'] as const)('after %s the outcome is unknown: authorize, exchange, refresh and audit are not repeated', async (failure) => {
+    const { refreshToken } = await issueGrant(h, agentId);
+    const { code, verifier } = await authorizeAndApprove(h, agentId);
+    const lost = h.clientWith({
+      fetch: async (input, init) => {
+        if (failure === 'network error') throw new TypeError('Network connection lost.');
+        h.control.failNext({ status: failure });
+        return h.fakeFetch(input, init);
+      },
+    });
+    h.control.clearCalls();
+    const calls = [
+      () => lost.authorize({ agentId, principalId: 'u', scopes: ['a'] }),
+      () => lost.tokens.exchange({ code, agentId, codeVerifier: verifier }),
+      () => lost.tokens.refresh({ refreshToken, agentId }),
+      () => lost.audit.log({ agentId, agentDid: `did:grantex:${agentId}`, grantId: 'grnt_x', principalId: 'u', action: 'x' }),
+    ];
+    for (const call of calls) {
+      const err = await rejection(call());
+      expect(err).toMatchObject({ retryable: true, outcomeUnknown: true });
+    }
+    expect(h.sleeps).toEqual([]);
+    if (failure !== 'network error') expect(h.control.calls.map((c) => c.path)).toEqual(['/v1/authorize', '/v1/token', '/v1/token/refresh', '/v1/audit/log']);
   });
 
   it('contract: 429 with Retry-After: 2 → waits 2000 ms, then succeeds', async () => {
@@ -561,7 +589,8 @@ describe('Grantex client: retries (contract: network errors, 429, 502, 503, 504;
     expect(h.sleeps).toHaveLength(2);
   });
 
-  it('contract: network errors are retried; when they persist → NETWORK_ERROR (status 0), retryable', async () => {
+  it('contract: network errors are retried for a call safe to repeat; when they persist → NETWORK_ERROR (status 0), retryable', async () => {
+    const { grantToken } = await issueGrant(h, agentId);
     let attempts = 0;
     const flaky = h.clientWith({
       fetch: async (input, init) => {
@@ -570,23 +599,25 @@ describe('Grantex client: retries (contract: network errors, 429, 502, 503, 504;
         return h.fakeFetch(input, init);
       },
     });
-    await expect(flaky.authorize({ agentId, principalId: 'u', scopes: ['a'] })).resolves.toHaveProperty('authRequestId');
+    await expect(flaky.grants.verify(grantToken)).resolves.toMatchObject({ active: true });
     expect(attempts).toBe(3);
 
     const down = h.clientWith({ maxRetries: 1, fetch: async () => Promise.reject(new TypeError('connect ECONNREFUSED')) });
-    const err = await rejection(down.authorize({ agentId, principalId: 'u', scopes: ['a'] }));
-    expect(err).toMatchObject({ status: 0, code: 'NETWORK_ERROR', retryable: true });
+    const err = await rejection(down.grants.verify(grantToken));
+    expect(err).toMatchObject({ status: 0, code: 'NETWORK_ERROR', retryable: true, outcomeUnknown: true });
     expect(err.cause).toBeInstanceOf(TypeError);
   });
 
-  it('refresh retries carry one Idempotency-Key (a service that supports it can replay a lost rotation)', async () => {
+  it('contract: Grantex ignores Idempotency-Key, so none is sent; a 503 refresh (not done) is retried', async () => {
     const first = await issueGrant(h, agentId);
-    h.control.failNext({ status: 502, path: '/v1/token/refresh' });
+    h.control.failNext({ status: 503, path: '/v1/token/refresh' });
     await h.client.tokens.refresh({ refreshToken: first.refreshToken, agentId });
-    const keys = h.control.calls.filter((c) => c.path === '/v1/token/refresh').map((c) => c.headers.idempotencyKey);
-    expect(keys).toHaveLength(2);
-    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
-    expect(keys[1]).toBe(keys[0]);
+    const attempts = h.control.calls.filter((c) => c.path === '/v1/token/refresh');
+    expect(attempts).toHaveLength(2);
+    expect(attempts[0]).toMatchObject({ status: 503, injected: true });
+    expect(attempts[1]).toMatchObject({ injected: false });
+    expect(attempts[1]!.status).toBeLessThan(300);
+    expect(attempts.map((c) => c.headers.idempotencyKey)).toEqual([undefined, undefined]);
   });
 
   it('parseRetryAfter: delay-seconds, HTTP-date, garbage', () => {

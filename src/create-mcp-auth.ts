@@ -39,10 +39,13 @@ export interface ProtectOptions {
   resource?: string;
   scopeHierarchy?: HonoMcpAuthOptions['scopeHierarchy'];
   /**
-   * Also refuse revoked tokens, by asking the grant's Durable Object (one RPC per request).
-   * Without it a revoked access token is accepted until it expires (at most accessTokenTtlSeconds).
+   * The bound on how long a revoked token is still accepted, seconds (default 5; 0: every request).
+   * A verified token's status (local: its grant is live and its `jti` not revoked; Grantex: its
+   * grant is linked to a live grant of ours) is asked of that grant's own Durable Object at most
+   * once per this interval per token and isolate, and remembered for it. Revocations made at
+   * Grantex directly (not through this server) are not seen: README "Tokens, revocation and recovery".
    */
-  checkRevocation?: boolean;
+  revocationCheckSeconds?: number;
   /** Verified tokens remembered per signing key set (default 1000; 0 turns it off): see `VerifyOptions`. */
   verifiedTokenCacheSize?: number;
 }
@@ -124,12 +127,15 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     app.post(paths.register, registerClient);
   }
 
-  // RFC 9700 §2.6: no CORS on the authorization endpoint.
-  app.use(paths.authorize, ...chain('authorize', { withCors: false, page: true }));
+  // RFC 9700 §2.6: no CORS on the authorization endpoint. A sign-in is counted once, at the GET
+  // that starts it; the consent form's POST and the Grantex callback only continue one, in their
+  // own per-address bucket (continuationLimitOf in rate-limit/limits.ts).
+  for (const step of chain('authorize', { withCors: false, page: true })) app.get(paths.authorize, step);
+  for (const step of chain('authorize-continue', { withCors: false, page: true })) app.post(paths.authorize, step);
   app.get(paths.authorize, showConsent);
   app.post(paths.authorize, decideConsent);
   if (options.authority) {
-    app.use(paths.upstreamCallback, ...chain('authorize', { withCors: false, page: true }));
+    app.use(paths.upstreamCallback, ...chain('authorize-continue', { withCors: false, page: true }));
     app.get(paths.upstreamCallback, finishUpstreamConsent);
   }
 
@@ -145,25 +151,42 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
   for (const path of postOnly) app.all(path, () => new OAuthError('invalid_request', 'This endpoint accepts POST only.', { status: 405, headers: { Allow: 'POST' } }).toResponse());
 
   const protect = (protectOptions: ProtectOptions = {}): MiddlewareHandler<McpAuthEnv> => {
+    if ('checkRevocation' in protectOptions) throw new TypeError('protect: checkRevocation was replaced by revocationCheckSeconds (default 5; 0 checks every request)');
+    const revocationCheckSeconds = protectOptions.revocationCheckSeconds ?? 5;
+    if (!(revocationCheckSeconds >= 0) || !Number.isFinite(revocationCheckSeconds)) throw new TypeError('protect: revocationCheckSeconds must be a finite number >= 0');
     const resource = protectOptions.resource ?? options.resources[0]!;
     const authority = options.authority;
     const guardOptions = { scopes: protectOptions.scopes, scopesFor: protectOptions.scopesFor, scopeHierarchy: protectOptions.scopeHierarchy, resourceMetadataUrl: protectedResourceMetadataUrl(resource) };
-    /** Grantex mode: grant tokens, verified against Grantex's JWKS; the link says which grant of ours. */
+    /** Grantex mode: our grant behind each accepted grant token (set by `issuedHere`). */
+    const ourGrantIds = new WeakMap<McpGrant, string>();
+    /**
+     * RFC 7009: is the token revoked? Asked of the grant's own Durable Object. Local: the grant
+     * lives and the `jti` is not on its denylist. Grantex: the link to our grant still exists (a
+     * revocation or a refresh-token replay removes it) and our grant lives.
+     */
     const revocationCheck = (current: Services) => async (grant: McpGrant): Promise<boolean> => {
       if (!grant.grantId) return true;
-      const grantId = authority ? (await current.upstreamLink(grant.grantId).upstreamLink())?.grantId : grant.grantId;
-      return !grantId || !(await current.grant(grantId).accessTokenStatus(grant.jti)).active;
+      if (!authority) return !(await current.grant(grant.grantId).accessTokenStatus(grant.jti)).active;
+      const ours = ourGrantIds.get(grant);
+      if (ours === undefined) return true;
+      const [link, status] = await Promise.all([current.upstreamLink(grant.grantId).upstreamLink(), current.grant(ours).accessTokenStatus(grant.jti)]);
+      return link?.grantId !== ours || !status.active;
     };
     /**
      * Grantex contract (trust): a grant token is accepted only when its grant was issued through
-     * this server (our /token linked it). Runs on a full verification only: the answer is
-     * remembered with the verified token, so a token presented again costs no lookup.
+     * this server (our /token linked it). Grant tokens carry no `client_id`: the link names the
+     * client. Runs on a full verification only: the enriched grant is remembered with the token.
      */
-    const issuedHere = (current: Services) => async (grant: McpGrant): Promise<boolean> =>
-      grant.grantId !== undefined && (await current.upstreamLink(grant.grantId).upstreamLink()) !== undefined;
+    const issuedHere = (current: Services) => async (grant: McpGrant): Promise<McpGrant | false> => {
+      const link = grant.grantId === undefined ? undefined : await current.upstreamLink(grant.grantId).upstreamLink();
+      if (!link) return false;
+      const enriched = { ...grant, clientId: link.clientId };
+      ourGrantIds.set(enriched, link.grantId);
+      return enriched;
+    };
     const verifierOptions = (current: Services, keys: LoadedKeys | undefined): VerifyOptions => ({
       ...(authority
-        ? authority.verifierOptions([resource])
+        ? { ...authority.verifierOptions([resource]), now: options.clock }
         : {
             issuer: options.issuer,
             audience: resource,
@@ -172,7 +195,8 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
             now: options.clock,
             clockToleranceSeconds: 0, // the issuer's own clock: no skew to allow for
           }),
-      checkRevocation: protectOptions.checkRevocation ? revocationCheck(current) : undefined,
+      checkRevocation: revocationCheck(current),
+      revocationCheckIntervalSeconds: revocationCheckSeconds,
       checkGrant: authority ? issuedHere(current) : undefined,
       verifiedTokenCacheSize: protectOptions.verifiedTokenCacheSize,
     });

@@ -21,7 +21,10 @@ export interface McpGrant {
   iss: string;
   jti: string;
   scopes: string[];
-  /** OAuth `client_id` (local tokens). Never Grantex's `dev`. */
+  /**
+   * The OAuth client's id: `client_id` of a local token; in Grantex mode (no `client_id` in grant
+   * tokens) protect() fills it in from the grant's link to this server. Never Grantex's `dev`.
+   */
   clientId?: string;
   /** Grantex `agt`. */
   agentDid?: string;
@@ -66,9 +69,11 @@ export interface VerifyOptions {
   developer?: string;
   /**
    * Resolves false to refuse a grant that verified (→ `unknown_grant`), e.g. one not issued through
-   * this server. Runs on a full verification only; its answer is remembered with the verified token.
+   * this server; true to accept it as it is; or the grant to accept instead (e.g. with `clientId`
+   * filled in from this server's records), which is then what is remembered and returned. Runs on
+   * a full verification only; its answer is remembered with the verified token.
    */
-  checkGrant?: (grant: McpGrant) => Promise<boolean>;
+  checkGrant?: (grant: McpGrant) => Promise<boolean | McpGrant>;
   /** Extra claims that must be present. */
   requiredClaims?: string[];
   /** Allowed clock skew for exp/nbf/iat, seconds. Default 30. */
@@ -81,8 +86,19 @@ export interface VerifyOptions {
   jwksCooldownSeconds?: number;
   /** For the remote JWKS. */
   fetch?: typeof fetch;
-  /** Resolves true when the grant is revoked (→ `revoked`). See `introspectionRevocationCheck`. */
+  /**
+   * Resolves true when the grant is revoked (→ `revoked`); a throw is `revocation_unavailable`
+   * (503). See `introspectionRevocationCheck`.
+   */
   checkRevocation?: (grant: McpGrant) => Promise<boolean>;
+  /**
+   * How long a "not revoked" answer of `checkRevocation` stands for a remembered token, seconds
+   * (default 0: asked on every request). A revocation then reaches this verifier within this
+   * bound: the token is asked about again at the first request after the interval. A "revoked"
+   * answer is final for the remembered token. Tokens that are not remembered (one-shot
+   * `verifyAccessToken`, `verifiedTokenCacheSize: 0`, key functions) are asked on every request.
+   */
+  revocationCheckIntervalSeconds?: number;
   /** Seconds since the epoch, for tests. */
   now?: () => number;
   /**
@@ -90,7 +106,8 @@ export interface VerifyOptions {
    * token presented again skips its signature verification. A hit answers exactly as a full
    * verification would: it is bound to the key set that verified the token (JWK Set keys; with a
    * key function nothing is remembered), expiry is checked on every hit, and `checkRevocation`
-   * runs on every request. Tokens longer than 8 KiB are never remembered.
+   * runs again once `revocationCheckIntervalSeconds` have passed (by default on every request).
+   * Tokens longer than 8 KiB are never remembered.
    */
   verifiedTokenCacheSize?: number;
 }
@@ -116,7 +133,9 @@ interface Config {
   getKey: JWTVerifyGetKey;
   jose: JWTVerifyOptions;
   checkRevocation?: (grant: McpGrant) => Promise<boolean>;
-  checkGrant?: (grant: McpGrant) => Promise<boolean>;
+  /** Seconds a "not revoked" answer stands for a remembered token. */
+  revocationCheckInterval: number;
+  checkGrant?: (grant: McpGrant) => Promise<boolean | McpGrant>;
   /** Grantex profile: the `agt` and `dev` every grant must carry. */
   agent?: string;
   developer?: string;
@@ -173,6 +192,10 @@ function resolveConfig(options: VerifyOptions): Config {
     developer = options.developer;
   }
 
+  const revocationCheckInterval = options.revocationCheckIntervalSeconds ?? 0;
+  if (!(revocationCheckInterval >= 0) || !Number.isFinite(revocationCheckInterval))
+    throw new TypeError('verify: revocationCheckIntervalSeconds must be a finite number >= 0');
+
   const tolerance = options.clockToleranceSeconds ?? 30;
   const cooldown = options.jwksCooldownSeconds ?? 30;
   if (!(tolerance >= 0) || !(cooldown >= 0)) throw new TypeError('verify: clockToleranceSeconds and jwksCooldownSeconds must be >= 0');
@@ -201,6 +224,7 @@ function resolveConfig(options: VerifyOptions): Config {
       return keys.getKey(header, jws);
     },
     checkRevocation: options.checkRevocation,
+    revocationCheckInterval,
     checkGrant: options.checkGrant,
     agent,
     developer,
@@ -223,7 +247,8 @@ async function verifyWithConfig(token: string, config: Config): Promise<McpGrant
   // Read before verifying: a key set replaced meanwhile must not vouch for this verification.
   const keySet = cache && config.keys.currentSet();
   const now = cache ? config.now() : 0;
-  let grant = cache?.get(token, keySet, now, config.tolerance);
+  let entry = cache?.lookup(token, keySet, now, config.tolerance);
+  let grant = entry?.grant;
   if (!grant) {
     const options = joseOptions(config);
     let payload: JWTPayload;
@@ -234,26 +259,35 @@ async function verifyWithConfig(token: string, config: Config): Promise<McpGrant
       payload = await verifyAfterFailure(token, err, config, options);
     }
     grant = toGrant(token, payload, config);
-    if (config.checkGrant) await runCheck(config.checkGrant, grant, 'unknown_grant', 'The access token belongs to no grant issued by this server');
-    cache?.set(token, grant, keySet, now);
+    if (config.checkGrant) {
+      const accepted = await runCheck(config.checkGrant, grant);
+      if (accepted !== true && (typeof accepted !== 'object' || accepted === null))
+        throw new TokenVerificationError('unknown_grant', 'The access token belongs to no grant issued by this server');
+      if (accepted !== true) grant = accepted;
+    }
+    entry = cache?.set(token, grant, keySet, now);
   }
-  if (config.checkRevocation) {
-    const check = config.checkRevocation;
-    await runCheck(async (g) => !(await check(g)), grant, 'revoked', 'The access token has been revoked');
+  const check = config.checkRevocation;
+  // A remembered "not revoked" stands until `revocationCheckInterval` has passed; "revoked" is final.
+  if (check && (entry === undefined || entry.revoked || now >= entry.statusCheckedUntil)) {
+    if (entry?.revoked || (await runCheck(check, grant))) {
+      if (entry) entry.revoked = true;
+      throw new TokenVerificationError('revoked', 'The access token has been revoked');
+    }
+    // `now` was read before the check: the interval counts from before the answer, never after.
+    if (entry) entry.statusCheckedUntil = now + config.revocationCheckInterval;
   }
   return grant;
 }
 
-/** A check that must resolve true; one that cannot decide is `revocation_unavailable` (503). */
-async function runCheck(check: (grant: McpGrant) => Promise<boolean>, grant: McpGrant, code: 'revoked' | 'unknown_grant', message: string): Promise<void> {
-  let ok: boolean;
+/** A hook of ours to run; one that throws (cannot decide) is `revocation_unavailable` (503). */
+async function runCheck<T>(check: (grant: McpGrant) => Promise<T>, grant: McpGrant): Promise<T> {
   try {
-    ok = await check(grant);
+    return await check(grant);
   } catch (err) {
     if (err instanceof TokenVerificationError) throw err;
     throw new TokenVerificationError('revocation_unavailable', 'The token revocation status could not be checked', { cause: err });
   }
-  if (!ok) throw new TokenVerificationError(code, message);
 }
 
 /** RFC 8725 §3.1 (the allowlist decides, never the token) and §3.11 / RFC 9068 §4 (explicit typing). */

@@ -48,7 +48,9 @@ export interface WorkerEnv {
   GRANTEX_API_KEY?: string;
   GRANTEX_TOKEN_ISSUER?: string;
   GRANTEX_GRANT_LIFETIME?: string;
-  /** Origin of Grantex's consent pages, when it is not the API's origin. */
+  /** Origins of Grantex's consent pages, comma separated (default: see README "Use Grantex"). */
+  GRANTEX_CONSENT_ORIGINS?: string;
+  /** Renamed to GRANTEX_CONSENT_ORIGINS; refused with a clear error when still set. */
   GRANTEX_CONSENT_ORIGIN?: string;
   /** "jwks" (default) or "online". */
   GRANTEX_INTROSPECTION?: string;
@@ -63,6 +65,7 @@ export function grantexFromEnv(env: WorkerEnv): GrantexAuthority | undefined {
     throw new TypeError('mcp-auth-edge: GRANTEX_BASE_URL needs GRANTEX_AGENT_ID, GRANTEX_DEVELOPER_ID and the GRANTEX_API_KEY secret');
   if (env.GRANTEX_INTROSPECTION && env.GRANTEX_INTROSPECTION !== 'jwks' && env.GRANTEX_INTROSPECTION !== 'online')
     throw new TypeError('mcp-auth-edge: GRANTEX_INTROSPECTION must be "jwks" or "online"');
+  if (env.GRANTEX_CONSENT_ORIGIN !== undefined) throw new TypeError('mcp-auth-edge: GRANTEX_CONSENT_ORIGIN is now GRANTEX_CONSENT_ORIGINS (comma separated)');
   return grantex({
     baseUrl: env.GRANTEX_BASE_URL,
     apiKey: env.GRANTEX_API_KEY,
@@ -70,7 +73,7 @@ export function grantexFromEnv(env: WorkerEnv): GrantexAuthority | undefined {
     developerId: env.GRANTEX_DEVELOPER_ID,
     tokenIssuer: env.GRANTEX_TOKEN_ISSUER,
     grantLifetime: env.GRANTEX_GRANT_LIFETIME,
-    consentOrigin: env.GRANTEX_CONSENT_ORIGIN,
+    consentOrigins: list(env.GRANTEX_CONSENT_ORIGINS),
     introspection: env.GRANTEX_INTROSPECTION as 'jwks' | 'online' | undefined,
     forwardAuditEvents: env.GRANTEX_AUDIT === 'on',
   });

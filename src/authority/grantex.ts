@@ -26,10 +26,13 @@ export interface GrantexAuthorityOptions {
   /** Default `<baseUrl>/.well-known/jwks.json`. */
   jwksUri?: string;
   /**
-   * Origin of Grantex's consent pages. The consent form's CSP (`form-action`) allows the redirect
-   * there after the development sign-in. Default: the origin of `baseUrl`.
+   * Origins where Grantex serves its consent pages (https, or http on a loopback host). A consent
+   * URL Grantex returns on any other origin is never followed; the consent form's CSP
+   * (`form-action`) allows the redirect to each. Default: the origin of `baseUrl` and, when its
+   * host is `api.<domain>`, `https://<domain>` (the reference service: API on
+   * `https://api.grantex.dev`, consent pages on `https://grantex.dev`).
    */
-  consentOrigin?: string;
+  consentOrigins?: readonly string[];
   /** Grant lifetime asked of Grantex (`expiresIn`), e.g. `"8h"`. Default `"24h"`. */
   grantLifetime?: string;
   /**
@@ -52,7 +55,8 @@ export interface GrantexAuthority {
   readonly developerId: string;
   readonly tokenIssuer: string;
   readonly grantLifetime: string;
-  readonly consentOrigin: string;
+  /** Where a consent URL from Grantex may lead (origins, normalised). */
+  readonly consentOrigins: readonly string[];
   readonly introspection: 'jwks' | 'online';
   readonly forwardAuditEvents: boolean;
   /** How grant tokens for these resources are verified (profile `grantex`, RS256 only, our agent and developer). */
@@ -75,8 +79,7 @@ export function grantex(options: GrantexAuthorityOptions): GrantexAuthority {
   if (!jwksUri) throw new TypeError('mcp-auth-edge: grantex() needs `jwksUri` when only `client` is given');
   const tokenIssuer = options.tokenIssuer ?? 'https://grantex.dev';
   const agentDid = options.agentDid ?? `did:grantex:${options.agentId}`;
-  const consentOrigin = options.consentOrigin ?? (options.baseUrl ? new URL(options.baseUrl).origin : undefined);
-  if (!consentOrigin) throw new TypeError('mcp-auth-edge: grantex() needs `consentOrigin` when only `client` is given');
+  const consentOrigins = checkConsentOrigins(options);
   return {
     kind: 'grantex',
     api,
@@ -85,7 +88,7 @@ export function grantex(options: GrantexAuthorityOptions): GrantexAuthority {
     developerId: options.developerId,
     tokenIssuer,
     grantLifetime: checkGrantLifetime(options.grantLifetime ?? '24h'),
-    consentOrigin: new URL(consentOrigin).origin,
+    consentOrigins,
     introspection: options.introspection ?? 'jwks',
     forwardAuditEvents: options.forwardAuditEvents ?? false,
     verifierOptions: (resources) => ({ issuer: tokenIssuer, audience: [...resources], profile: 'grantex', algorithms: ['RS256'], agent: agentDid, developer: options.developerId, jwksUri, fetch: options.fetch }),
@@ -105,10 +108,44 @@ export function upstreamError(err: unknown, fallback: OAuthError): OAuthError {
   throw err;
 }
 
-/** The consent URL Grantex returned must be a web page, never a script or a data URL. */
-export function checkConsentUrl(value: string): string {
-  const url = new URL(value);
-  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))) return url.href;
+/** A web origin a browser may be sent to: https, or http on a loopback host. */
+function isWebOrigin(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+}
+
+/**
+ * The consent origins of `grantex(...)`: as given, or the default of `baseUrl` (its origin, and
+ * `https://<domain>` for an `api.<domain>` host: the reference service builds consent URLs as
+ * `${PUBLIC_BASE_URL}/consent?req=…` on the public site, not on the API host). Each must be an
+ * origin (no path, query, fragment or credentials) a browser may be sent to.
+ */
+function checkConsentOrigins(options: GrantexAuthorityOptions): readonly string[] {
+  if ('consentOrigin' in options) throw new TypeError('mcp-auth-edge: grantex({ consentOrigin }) is now grantex({ consentOrigins: [...] }), a list of origins');
+  let given = options.consentOrigins;
+  if (given === undefined) {
+    if (!options.baseUrl) throw new TypeError('mcp-auth-edge: grantex() needs `consentOrigins` when only `client` is given');
+    const api = new URL(options.baseUrl);
+    const site = /^api\.([^.]+\..+)$/i.exec(api.hostname)?.[1];
+    given = [api.origin, ...(site ? [`https://${site}`] : [])];
+  }
+  if (!Array.isArray(given) || given.length === 0) throw new TypeError('mcp-auth-edge: grantex({ consentOrigins }) must be a non-empty list of origins, e.g. ["https://grantex.dev"]');
+  const origins = given.map((value: unknown) => {
+    const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined;
+    if (!url || !isWebOrigin(url) || url.pathname !== '/' || url.search || url.hash || url.username || url.password || /[?#]/.test(value as string))
+      throw new TypeError(`mcp-auth-edge: grantex({ consentOrigins }) needs origins with https (http only on localhost, 127.0.0.1, [::1]) and no path, e.g. https://grantex.dev; got ${JSON.stringify(value)}`);
+    return url.origin;
+  });
+  return [...new Set(origins)];
+}
+
+/**
+ * The consent URL Grantex returned is followed only when it is a web page on one of the consent
+ * origins: never a script or data URL, never a site an altered or compromised answer names.
+ */
+export function checkConsentUrl(authority: Pick<GrantexAuthority, 'consentOrigins'>, value: string): string {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (url && isWebOrigin(url) && authority.consentOrigins.includes(url.origin)) return url.href;
+  log.warn('consent URL outside the consent origins', { consentOrigin: url?.origin ?? null, consentOrigins: authority.consentOrigins });
   throw new GrantexError({ status: 0, code: 'BAD_RESPONSE', operation: 'authorize', retryable: false });
 }
 

@@ -134,7 +134,8 @@ export async function showConsent(c: AppContext): Promise<Response> {
     askForName: !principal && options.principal.signInField === true,
     nonce,
   });
-  return securePage(c, nonce, page, 200, [redirectUri, ...(options.authority ? [options.authority.consentOrigin] : [])]);
+  // Grantex mode: the form's POST answers 303 to Grantex's consent page, on one of its consent origins.
+  return securePage(c, nonce, page, 200, [redirectUri, ...(options.authority?.consentOrigins ?? [])]);
 }
 
 /** POST /authorize: the consent decision. CSRF-checked, then 303 to the client (RFC 9700 §4.12). */

@@ -42,6 +42,7 @@ export async function startUpstreamAuthorization(c: AppContext, authority: Grant
     noStoreRedirect(c, authorizationResponseUrl(request.redirectUri, options.issuer, { error, error_description: description, state: request.state }), 303);
 
   let started;
+  let consentUrl = '';
   try {
     started = await authority.api.authorize({
       agentId: authority.agentId,
@@ -54,7 +55,8 @@ export async function startUpstreamAuthorization(c: AppContext, authority: Grant
       codeChallengeMethod: 'S256',
       state,
     });
-    if (!started.code) checkConsentUrl(started.consentUrl);
+    // Followed only on the configured consent origins (also what the consent form's CSP allows).
+    if (!started.code) consentUrl = checkConsentUrl(authority, started.consentUrl);
   } catch (err) {
     if (err instanceof GrantexError && err.status === 403) return answerClient('access_denied', 'The grant authority refused the request.');
     const mapped = upstreamError(err, new OAuthError('server_error', 'The grant authority could not start the authorization.'));
@@ -74,7 +76,7 @@ export async function startUpstreamAuthorization(c: AppContext, authority: Grant
   if (started.code) return completeUpstream(c, { state, upstreamCode: started.code });
 
   setCookie(c, browserCookie(c), browser, { path: '/', httpOnly: true, secure: !options.insecureLoopback, sameSite: 'Lax', maxAge: UPSTREAM_CONSENT_SECONDS });
-  return noStoreRedirect(c, started.consentUrl, 303);
+  return noStoreRedirect(c, consentUrl, 303);
 }
 
 /**

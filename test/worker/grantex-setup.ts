@@ -5,7 +5,8 @@ import { grantex } from '../../src/authority/grantex';
 import { createGrantexClient } from '../../src/authority/grantex-client';
 import { customPrincipal } from '../../src/principal/custom';
 import type { AuditEvent } from '../../src/events';
-import { createFakeGrantex, FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
+import type { McpAuthOptions } from '../../src/options';
+import { createFakeGrantex, fakeGrantexFetch, FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
 import { ISSUER, RESOURCE, form } from './helpers';
 
 /** Where the fake Grantex answers (its API and its consent pages). */
@@ -25,6 +26,18 @@ export interface GrantexSetupOptions {
   introspection?: 'jwks' | 'online';
   /** The server's scopes (default GRANTEX_SCOPES). */
   scopes?: string[];
+  /** Where the fake serves its consent pages (its public base URL; default GRANTEX, its API's origin). */
+  consentBaseUrl?: string;
+  /**
+   * Configure the authority as a user would: this `baseUrl` and the API key, the JWKS and the
+   * consent origins by default (all requests still reach the fake). Default: a client for GRANTEX
+   * and `consentOrigins: [GRANTEX]`.
+   */
+  apiBaseUrl?: string;
+  /** Rate limits (default off), the client address they count by, and the server's clock. */
+  rateLimits?: McpAuthOptions['rateLimits'];
+  clientAddress?: McpAuthOptions['clientAddress'];
+  clock?: () => number;
 }
 
 /**
@@ -32,25 +45,31 @@ export interface GrantexSetupOptions {
  * at '/' of a Hono host (add host routes to `host`). `request` and `postForm` go to the host at the issuer.
  */
 export function grantexSetup(options: GrantexSetupOptions = {}) {
-  const fake = createFakeGrantex({ sandbox: options.sandbox, consentBaseUrl: GRANTEX, apiKeys: [FAKE_GRANTEX_API_KEY, STRANGER_API_KEY] });
+  const fake = createFakeGrantex({ sandbox: options.sandbox, consentBaseUrl: options.consentBaseUrl ?? GRANTEX, apiKeys: [FAKE_GRANTEX_API_KEY, STRANGER_API_KEY] });
   const agent = fake.control.registerAgent({ name: 'MCP gateway' });
-  const fakeFetch = ((input: RequestInfo | URL, init?: RequestInit) => fake.app.fetch(new Request(input, init))) as typeof fetch;
+  const fakeFetch = fakeGrantexFetch(fake);
   const events: AuditEvent[] = [];
   const auth = createMcpAuth({
     issuer: ISSUER,
     resources: [RESOURCE],
     scopes: options.scopes ?? GRANTEX_SCOPES,
-    rateLimits: { enabled: false },
+    rateLimits: options.rateLimits ?? { enabled: false },
+    clientAddress: options.clientAddress,
+    clock: options.clock,
     log: false,
     onEvent: (e) => void events.push(e),
     principal: options.principal === 'known' ? customPrincipal(() => ({ id: 'carol' })) : undefined,
     authority: grantex({
-      client: createGrantexClient({ baseUrl: GRANTEX, apiKey: FAKE_GRANTEX_API_KEY, fetch: fakeFetch, sleep: async () => {}, maxRetries: options.maxRetries ?? 2 }),
+      ...(options.apiBaseUrl
+        ? { baseUrl: options.apiBaseUrl, apiKey: FAKE_GRANTEX_API_KEY }
+        : {
+            client: createGrantexClient({ baseUrl: GRANTEX, apiKey: FAKE_GRANTEX_API_KEY, fetch: fakeFetch, sleep: async () => {}, maxRetries: options.maxRetries ?? 2 }),
+            jwksUri: `${GRANTEX}/.well-known/jwks.json`,
+            consentOrigins: [GRANTEX],
+          }),
       agentId: agent.agentId,
       developerId: fake.control.developerId(),
       tokenIssuer: fake.control.issuer,
-      jwksUri: `${GRANTEX}/.well-known/jwks.json`,
-      consentOrigin: GRANTEX,
       fetch: fakeFetch,
       forwardAuditEvents: options.forwardAuditEvents,
       introspection: options.introspection,

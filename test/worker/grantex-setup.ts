@@ -6,7 +6,7 @@ import { createGrantexClient } from '../../src/authority/grantex-client';
 import { customPrincipal } from '../../src/principal/custom';
 import type { AuditEvent } from '../../src/events';
 import type { McpAuthOptions } from '../../src/options';
-import { createFakeGrantex, FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
+import { createFakeGrantex, fakeGrantexFetch, FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
 import { ISSUER, RESOURCE, form } from './helpers';
 
 /** Where the fake Grantex answers (its API and its consent pages). */
@@ -47,7 +47,7 @@ export interface GrantexSetupOptions {
 export function grantexSetup(options: GrantexSetupOptions = {}) {
   const fake = createFakeGrantex({ sandbox: options.sandbox, consentBaseUrl: options.consentBaseUrl ?? GRANTEX, apiKeys: [FAKE_GRANTEX_API_KEY, STRANGER_API_KEY] });
   const agent = fake.control.registerAgent({ name: 'MCP gateway' });
-  const fakeFetch = ((input: RequestInfo | URL, init?: RequestInit) => fake.app.fetch(new Request(input, init))) as typeof fetch;
+  const fakeFetch = fakeGrantexFetch(fake);
   const events: AuditEvent[] = [];
   const auth = createMcpAuth({
     issuer: ISSUER,

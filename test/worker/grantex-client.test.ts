@@ -23,6 +23,7 @@ import {
   type FakeGrantexOptions,
 } from '../fixtures/fake-grantex/app.js';
 import fakeWorker from '../fixtures/fake-grantex/worker.js';
+import { consentRedirect, decideAtConsent } from '../fixtures/fake-grantex/consent.js';
 
 const BASE_URL = 'https://grantex.test';
 const RESOURCE = 'https://mcp.example.com/mcp';
@@ -30,6 +31,8 @@ const REDIRECT_URI = 'https://auth.example.com/grantex/callback';
 const API_KEY = FAKE_GRANTEX_API_KEY;
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const id = (prefix: string): RegExp => new RegExp(`^${prefix}_[0-9A-HJKMNP-TV-Z]{26}$`);
+/** The reference service's request id (Fastify genReqId: randomUUID). */
+const REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 interface Harness {
   fake: FakeGrantex;
@@ -78,7 +81,7 @@ async function rejection(promise: Promise<unknown>): Promise<GrantexError> {
   throw new Error('expected the call to fail');
 }
 
-/** Authorize with PKCE + redirect, approve through the consent page's Approve form, return the code. */
+/** Authorize with PKCE + redirect, approve as the consent page's script does, return the code. */
 async function authorizeAndApprove(h: Harness, agentId: string, extra: { scopes?: string[]; expiresIn?: string } = {}) {
   const { verifier, challenge } = await pkcePair();
   const state = crypto.randomUUID();
@@ -93,9 +96,7 @@ async function authorizeAndApprove(h: Harness, agentId: string, extra: { scopes?
     state,
     ...(extra.expiresIn ? { expiresIn: extra.expiresIn } : {}),
   });
-  const approve = await h.fakeFetch(new URL(`${auth.consentUrl}/approve`), { method: 'POST', redirect: 'manual' });
-  expect(approve.status).toBe(303);
-  const location = new URL(approve.headers.get('Location') ?? '');
+  const location = await consentRedirect(h.fakeFetch, auth.consentUrl);
   expect(`${location.origin}${location.pathname}`).toBe(REDIRECT_URI);
   expect(location.searchParams.get('state')).toBe(state);
   const code = location.searchParams.get('code') ?? '';
@@ -142,21 +143,23 @@ describe('Grantex client ↔ fake Grantex: the authorization flow', () => {
       state: 'xyz',
     });
     expect(auth.authRequestId).toMatch(id('areq'));
-    expect(auth.consentUrl).toBe(`${BASE_URL}/consent/${auth.authRequestId}`);
+    expect(auth.consentUrl).toBe(`${BASE_URL}/consent?req=${auth.authRequestId}`);
     expect(Date.parse(auth.expiresAt)).toBeGreaterThan(Date.now());
     expect(auth.code).toBeUndefined(); // not sandbox: the user must consent
     expect(h.control.authRequest(auth.authRequestId)?.codeChallenge).toBe(challenge);
     expect(h.control.calls.find((c) => c.path === '/v1/authorize')?.status).toBe(201);
 
+    // A script page: it reads the request from the public consent API and offers Approve and Deny.
     const page = await h.fakeFetch(auth.consentUrl);
     expect(page.status).toBe(200);
     const html = await page.text();
-    expect(html).toContain('Calendar agent');
-    expect(html).toContain(`action="/consent/${auth.authRequestId}/approve"`);
-    expect(html).toContain(`action="/consent/${auth.authRequestId}/deny"`);
+    expect(html).toContain("getElementById('approve')");
+    expect(html).toContain("getElementById('deny')");
+    const request = await h.fakeFetch(`${BASE_URL}/v1/consent/${auth.authRequestId}`);
+    expect(await request.json()).toMatchObject({ id: auth.authRequestId, agentName: 'Calendar agent', scopes: ['tools:read'], status: 'pending' });
   });
 
-  it('contract: approve on the consent page redirects (303) to redirectUri?code=<ULID>&state=…', async () => {
+  it('contract: approve on the consent page sends the browser to redirectUri?code=<ULID>&state=…', async () => {
     const { code, auth } = await authorizeAndApprove(h, agentId);
     expect(code).toMatch(ULID);
     expect(h.control.authRequest(auth.authRequestId)?.status).toBe('approved');
@@ -164,9 +167,7 @@ describe('Grantex client ↔ fake Grantex: the authorization flow', () => {
 
   it('contract: Deny on the consent page redirects with error=access_denied and the state', async () => {
     const auth = await h.client.authorize({ agentId, principalId: 'u', scopes: ['a'], redirectUri: REDIRECT_URI, state: 's-1' });
-    const res = await h.fakeFetch(`${auth.consentUrl}/deny`, { method: 'POST', redirect: 'manual' });
-    expect(res.status).toBe(303);
-    const location = new URL(res.headers.get('Location') ?? '');
+    const location = await consentRedirect(h.fakeFetch, auth.consentUrl, 'deny');
     expect(location.searchParams.get('error')).toBe('access_denied');
     expect(location.searchParams.get('state')).toBe('s-1');
     expect(location.searchParams.has('code')).toBe(false);
@@ -181,7 +182,7 @@ describe('Grantex client ↔ fake Grantex: the authorization flow', () => {
     expect(body).toEqual({ code: expect.stringMatching(ULID), redirectUri: REDIRECT_URI, state: 's-2' });
     const again = await h.fakeFetch(path, { method: 'POST' });
     expect(again.status).toBe(410);
-    expect(await again.json()).toMatchObject({ code: 'GONE', requestId: expect.stringMatching(id('req')) });
+    expect(await again.json()).toMatchObject({ code: 'GONE', requestId: expect.stringMatching(REQUEST_ID) });
   });
 
   it('contract: exchange with the PKCE verifier → 201 grant token; RS256, kid grantex-YYYY-MM, claims per contract, verifies against the JWKS', async () => {
@@ -253,7 +254,7 @@ describe('Grantex client ↔ fake Grantex: the authorization flow', () => {
 
   it('contract: an expired auth request cannot be approved (410) and its code cannot be exchanged (400)', async () => {
     const { code, verifier } = await authorizeAndApprove(h, agentId);
-    h.control.advanceTime(11 * 60_000); // past the 10-minute auth request lifetime
+    h.control.advanceTime(24 * 3_600_000 + 60_000); // past the auth request's lifetime: the grant's, 24 h
     const late = await rejection(h.client.tokens.exchange({ code, agentId, codeVerifier: verifier }));
     expect(late).toMatchObject({ status: 400, upstreamMessage: 'Auth request expired' });
 
@@ -261,8 +262,7 @@ describe('Grantex client ↔ fake Grantex: the authorization flow', () => {
     h.control.expireAuthRequest(auth.authRequestId);
     const approve = await h.fakeFetch(`${BASE_URL}/v1/consent/${auth.authRequestId}/approve`, { method: 'POST' });
     expect(approve.status).toBe(410);
-    const page = await h.fakeFetch(auth.consentUrl);
-    expect(page.status).toBe(410);
+    expect(await decideAtConsent(h.fakeFetch, auth.consentUrl)).toEqual({ kind: 'error', status: 410, step: 'read' });
   });
 
   it('contract: sandbox authorize → {sandbox: true, code}, exchangeable at once; the API-key approve shortcut returns {requestId, status, code}', async () => {
@@ -274,7 +274,14 @@ describe('Grantex client ↔ fake Grantex: the authorization flow', () => {
       method: 'POST',
       headers: { Authorization: `Bearer ${API_KEY}` },
     });
-    expect(await shortcut.json()).toEqual({ requestId: auth.authRequestId, status: 'approved', code: auth.code });
+    // Already approved by the sandbox: the shortcut finds no pending request (reference service: 404).
+    expect(shortcut.status).toBe(404);
+    expect(await shortcut.json()).toMatchObject({ code: 'NOT_FOUND' });
+    const pending = await h.fakeFetch(`${BASE_URL}/v1/authorize/${(await h.client.authorize({ agentId, principalId: 'u', scopes: ['a'] })).authRequestId}/approve`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${API_KEY}` },
+    });
+    expect(pending.status).toBe(404); // the sandbox approved this one too
     const tokens = await h.client.tokens.exchange({ code: auth.code!, agentId });
     expect(tokens.scopes).toEqual(['a']);
   });
@@ -310,7 +317,7 @@ describe('Grantex client ↔ fake Grantex: the authorization flow', () => {
       upstreamMessage: 'Agent not found',
       requestId: call?.requestId,
     });
-    expect(err.requestId).toMatch(id('req'));
+    expect(err.requestId).toMatch(REQUEST_ID);
     expect(err.message).toBe('Grantex authorize failed: HTTP 404 (NOT_FOUND)');
     expect(h.control.calls.filter((c) => c.path === '/v1/authorize')).toHaveLength(1); // 404 is not retried
   });
@@ -816,7 +823,7 @@ describe('Grantex client: transport and response shapes', () => {
     const err = await rejection(h.client.authorize({ agentId, principalId: 'u', scopes: ['a'] }));
     expect(err).toMatchObject({ status: 502, code: 'HTTP_502', retryable: true });
     expect(err.upstreamMessage).toBeUndefined();
-    expect(err.requestId).toMatch(id('req')); // from X-Request-Id
+    expect(err.requestId).toBeUndefined(); // no envelope, and the reference service sends no X-Request-Id
   });
 });
 

@@ -4,6 +4,7 @@ import { RESOURCE, ISSUER, authorizeUrl, clientAuth, consentForm, pkce, postForm
 import { GRANTEX, grantexSetup, type GrantexSetup } from './grantex-setup';
 import { createFakeGrantex, FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
 import { grantex } from '../../src/authority/grantex';
+import { consentRedirect } from '../fixtures/fake-grantex/consent';
 
 /** Our consent page → Grantex's consent page → Approve → our callback → our code. */
 async function fullAuthorization(s: GrantexSetup, client: RegisteredClient) {
@@ -12,8 +13,7 @@ async function fullAuthorization(s: GrantexSetup, client: RegisteredClient) {
   const { request, cookie } = await consentForm(page);
   const res = await s.postForm('/authorize', { request, action: 'approve', username: 'alice' }, { Cookie: cookie, Origin: ISSUER });
   const browser = res.headers.getSetCookie().find((c) => c.startsWith('mcp-auth-upstream='))!.split(';')[0]!;
-  const decided = await s.fakeFetch(`${res.headers.get('Location')}/approve`, { method: 'POST', redirect: 'manual' });
-  const callback = new URL(decided.headers.get('Location')!);
+  const callback = await consentRedirect(s.fakeFetch, res.headers.get('Location')!);
   const back = await s.request(`${callback.pathname}${callback.search}`, { headers: { Cookie: browser } });
   return { code: new URL(back.headers.get('Location')!).searchParams.get('code')!, verifier };
 }

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { ISSUER, RESOURCE, authorizeUrl, basic, consentForm, pkce, registerClient, type RegisteredClient } from './helpers';
 import { GRANTEX, grantexSetup as sharedGrantexSetup, type GrantexSetup, type GrantexSetupOptions } from './grantex-setup';
+import { consentRedirect } from '../fixtures/fake-grantex/consent';
 
 /** The shared Grantex-mode setup, with a protected MCP route on the host. */
 function grantexSetup(options: GrantexSetupOptions = {}) {
@@ -27,11 +28,9 @@ async function toGrantexConsent(s: Setup, client: RegisteredClient, challenge: s
   return { consentUrl: new URL(res.headers.get('Location')!), browser: cookieNamed(res, 'mcp-auth-upstream')! };
 }
 
-/** The user presses Approve (or Deny) on Grantex's page; the browser comes back to our callback. */
+/** The user presses Approve (or Deny) on Grantex's page; its script sends the browser back to our callback. */
 async function decideAtGrantex(s: Setup, consentUrl: URL, decision: 'approve' | 'deny' = 'approve'): Promise<URL> {
-  const res = await s.fakeFetch(`${consentUrl.href}/${decision}`, { method: 'POST', redirect: 'manual' });
-  expect(res.status).toBe(303);
-  return new URL(res.headers.get('Location')!);
+  return consentRedirect(s.fakeFetch, consentUrl, decision);
 }
 
 async function fullAuthorization(s: Setup, client: RegisteredClient) {
@@ -128,7 +127,7 @@ describe('Grantex mode: the whole MCP flow against a faithful fake Grantex', () 
     const { challenge } = await pkce();
     const res = await known.request(authorizeUrl(client, challenge));
     expect(res.status).toBe(303);
-    expect(res.headers.get('Location')).toMatch(/^https:\/\/grantex\.test\/consent\/areq_/);
+    expect(res.headers.get('Location')).toMatch(/^https:\/\/grantex\.test\/consent\?req=areq_/);
 
     const sandbox = grantexSetup({ sandbox: true, principal: 'known' });
     const { verifier, challenge: c2 } = await pkce();
@@ -227,7 +226,7 @@ describe('Grantex mode: failure paths', () => {
     const s = grantexSetup();
     const client = await registerClient();
     const { code, verifier } = await fullAuthorization(s, client);
-    s.fake.control.advanceTime(11 * 60 * 1000);
+    s.fake.control.advanceTime(24 * 3_600_000 + 60_000); // past the Grantex auth request's lifetime: the grant's (24 h)
     const res = await exchange(s, client, code, verifier);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toBe('invalid_grant');

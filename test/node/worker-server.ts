@@ -44,7 +44,10 @@ export async function startWorker(vars: Record<string, string> = {}, scriptPath 
 export const FAKE_GRANTEX_API_KEY = 'gx_test_fake_grantex_key_0001';
 
 export interface RunningGrantex {
+  /** Its API (GRANTEX_BASE_URL). */
   url: string;
+  /** Where its consent pages are served: `url`'s origin, or the `consentHost` origin of the same server. */
+  consentOrigin: string;
   agentId: string;
   /** Worker vars that put the authorization server in Grantex mode against this fake. */
   vars: Record<string, string>;
@@ -53,31 +56,56 @@ export interface RunningGrantex {
   dispose(): Promise<void>;
 }
 
+export interface FakeGrantexOptions {
+  /**
+   * Serve consent pages under this loopback host name on the same port, e.g. 'localhost': another
+   * origin than the API's, as the reference service's PUBLIC_BASE_URL (consent on https://grantex.dev,
+   * API on https://api.grantex.dev). Default: the API's origin.
+   */
+  consentHost?: string;
+}
+
 /** The fake Grantex service (test/fixtures/fake-grantex), bundled by global-setup, on its own port. */
-export async function startFakeGrantex(): Promise<RunningGrantex> {
+export async function startFakeGrantex(options: FakeGrantexOptions = {}): Promise<RunningGrantex> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const consentOrigin = options.consentHost ? `http://${options.consentHost}:${port}` : url;
   const mf = new Miniflare({
     modules: true,
     scriptPath: '.test-dist/fake-grantex/worker.js',
     compatibilityDate: '2026-04-01',
     host: '127.0.0.1',
     port,
-    bindings: { FAKE_GRANTEX_API_KEYS: FAKE_GRANTEX_API_KEY, FAKE_GRANTEX_ISSUER: 'https://grantex.dev', FAKE_GRANTEX_CONTROL: 'on' },
+    bindings: {
+      FAKE_GRANTEX_API_KEYS: FAKE_GRANTEX_API_KEY,
+      FAKE_GRANTEX_ISSUER: 'https://grantex.dev',
+      FAKE_GRANTEX_CONTROL: 'on',
+      ...(options.consentHost ? { FAKE_GRANTEX_PUBLIC_BASE_URL: consentOrigin } : {}),
+    },
   });
   await mf.ready;
   const agent = (await (await fetch(`${url}/__control/agents`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"MCP example"}' })).json()) as { agentId: string; developerId: string };
   return {
     url,
+    consentOrigin,
     agentId: agent.agentId,
     vars: { GRANTEX_BASE_URL: url, GRANTEX_AGENT_ID: agent.agentId, GRANTEX_DEVELOPER_ID: agent.developerId, GRANTEX_API_KEY: FAKE_GRANTEX_API_KEY },
+    // What the consent page's script does (contract "consent page"): read the request, post approve
+    // on its own origin, then send the browser to redirectUri?code=…&state=….
     async approve(consentUrl) {
-      if (consentUrl.origin !== url) throw new Error(`not a Grantex consent URL: ${consentUrl}`);
+      const requestId = consentUrl.searchParams.get('req');
+      if (consentUrl.origin !== consentOrigin || consentUrl.pathname !== '/consent' || !requestId) throw new Error(`not a Grantex consent URL: ${consentUrl}`);
       const page = await fetch(consentUrl);
-      if (page.status !== 200 || !(await page.text()).includes('Approve')) throw new Error(`Grantex consent page answered ${page.status}`);
-      const approved = await fetch(`${consentUrl.href}/approve`, { method: 'POST', redirect: 'manual' });
-      if (approved.status !== 303) throw new Error(`Grantex approve answered ${approved.status}`);
-      return new URL(approved.headers.get('location')!);
+      if (page.status !== 200 || !(page.headers.get('content-type') ?? '').startsWith('text/html')) throw new Error(`Grantex consent page answered ${page.status}`);
+      const api = `${consentOrigin}/v1/consent/${encodeURIComponent(requestId)}`;
+      if ((await fetch(api)).status !== 200) throw new Error('Grantex consent request not found');
+      const approved = await fetch(`${api}/approve`, { method: 'POST' });
+      if (approved.status !== 200) throw new Error(`Grantex approve answered ${approved.status}`);
+      const body = (await approved.json()) as { code: string; redirectUri: string; state?: string };
+      const target = new URL(body.redirectUri);
+      target.searchParams.set('code', body.code);
+      if (body.state) target.searchParams.set('state', body.state);
+      return target;
     },
     dispose: () => mf.dispose(),
   };

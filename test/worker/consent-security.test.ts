@@ -10,6 +10,7 @@ import { stateObjectName, stateObjectNames } from '../../src/storage/keys';
 import { verifyAccessToken } from '../../src/verify/index';
 import { ISSUER, REDIRECT, RESOURCE, authorizeUrl, call, consentForm, form, pkce, postForm, registerClient, type RegisteredClient } from './helpers';
 import { grantexSetup } from './grantex-setup';
+import { consentRedirect } from '../fixtures/fake-grantex/consent';
 
 async function consentFor(client?: RegisteredClient, extra: Record<string, string | undefined> = {}) {
   const c = client ?? (await registerClient());
@@ -257,8 +258,7 @@ describe('authorization responses are never cached (RFC 9700 §4.2.4, OAuth 2.1 
     expect(started.status).toBe(303);
     expect(started.headers.get('Cache-Control')).toBe('no-store');
     const browser = started.headers.getSetCookie().find((c) => c.startsWith('mcp-auth-upstream='))!.split(';')[0]!;
-    const approved = await s.fakeFetch(`${started.headers.get('Location')}/approve`, { method: 'POST', redirect: 'manual' });
-    const callback = new URL(approved.headers.get('Location')!);
+    const callback = await consentRedirect(s.fakeFetch, started.headers.get('Location')!);
     const back = await s.request(`${callback.pathname}${callback.search}`, { headers: { Cookie: browser } });
     expect(back.status).toBe(303);
     expect(new URL(back.headers.get('Location')!).searchParams.get('code')).toBeTruthy();

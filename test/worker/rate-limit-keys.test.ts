@@ -7,6 +7,7 @@ import { optionsFromEnv } from '../../src/env';
 import { clientAddressReader, rateLimitAddress } from '../../src/rate-limit/client-address';
 import { ISSUER, authorizeUrl, basic, call, consentForm, pkce, registerClient } from './helpers';
 import { grantexSetup } from './grantex-setup';
+import { consentRedirect } from '../fixtures/fake-grantex/consent';
 
 const T0 = 1_800_000_020; // 20 s into a minute
 
@@ -160,8 +161,7 @@ describe('token endpoint logging', () => {
     const { request: consent, cookie } = await consentForm(await request(authorizeUrl(client, challenge)));
     const toGrantex = await post('/authorize', { request: consent, action: 'approve', username: 'alice' }, { Cookie: cookie, Origin: ISSUER });
     const browser = toGrantex.headers.getSetCookie().find((c) => c.startsWith('mcp-auth-upstream='))!.split(';')[0]!;
-    const decided = await fakeFetch(`${toGrantex.headers.get('Location')}/approve`, { method: 'POST', redirect: 'manual' });
-    const callback = new URL(decided.headers.get('Location')!);
+    const callback = await consentRedirect(fakeFetch, toGrantex.headers.get('Location')!);
     const back = await request(`${callback.pathname}${callback.search}`, { headers: { Cookie: browser } });
     const code = new URL(back.headers.get('Location')!).searchParams.get('code')!;
     const exchange = () => post('/token', { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: client.client_id });
@@ -174,7 +174,7 @@ describe('token endpoint logging', () => {
     await vi.waitFor(() => expect(lines.length).toBeGreaterThan(0));
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(line).toMatchObject({ level: 'error', source: 'mcp-auth-edge', msg: 'upstream revocation after a replay failed' });
+    expect(line).toMatchObject({ level: 'error', source: 'mcp-auth-edge', msg: 'upstream grant could not be revoked', reason: 'code replay' });
     expect(line.upstreamGrantId).toEqual(expect.any(String));
     expect(line.error).toMatchObject({ name: expect.any(String) });
   });

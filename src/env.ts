@@ -1,5 +1,5 @@
 // The stand-alone worker's configuration: wrangler `[vars]` and secrets → options.
-import type { McpAuthOptions } from './options.js';
+import { isSigningAlgorithm, operatorSecretProblem, signingAlgorithmOfKey, type McpAuthOptions } from './options.js';
 import type { RateLimitOptions } from './rate-limit/limits.js';
 import type { ClientRecord } from './storage/client-store.js';
 import { cloudflareAccess } from './principal/cloudflare-access.js';
@@ -17,9 +17,12 @@ export interface WorkerEnv {
   /** "always" (default) or "offline_access": refresh tokens only for grants with offline_access. */
   REFRESH_TOKENS?: string;
   CODE_TTL_SECONDS?: string;
+  /** ES256, EdDSA or RS256; with SIGNING_PRIVATE_JWK, inferred from the key when unset. */
   SIGNING_ALGORITHM?: string;
   /** Secret: a private JWK (scripts/generate-signing-key.mjs). */
   SIGNING_PRIVATE_JWK?: string;
+  /** Secret: turns the operator API on (README "Operate"); at least 32 characters. */
+  OPERATOR_SECRET?: string;
   REGISTRATION?: string;
   /** "off" turns Client ID Metadata Documents (https URL client_ids) off. */
   CLIENT_METADATA_DOCUMENTS?: string;
@@ -115,16 +118,17 @@ export function optionsFromEnv(env: WorkerEnv): McpAuthOptions {
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL_SECONDS),
     refreshTokens: env.REFRESH_TOKENS as McpAuthOptions['refreshTokens'],
     codeExpirationSeconds: seconds(env.CODE_TTL_SECONDS),
-    signing: { algorithm: env.SIGNING_ALGORITHM as 'ES256' | undefined, privateJwk: env.SIGNING_PRIVATE_JWK },
+    signing: signingFromEnv(env),
     registration: { enabled: env.REGISTRATION !== 'off' },
     clientMetadataDocuments: { enabled: env.CLIENT_METADATA_DOCUMENTS !== 'off' },
     allowedRedirectUris: list(env.ALLOWED_REDIRECT_URIS),
     introspectionClients: list(env.INTROSPECTION_CLIENTS),
-    clients: env.CLIENTS ? json<ClientRecord[]>('CLIENTS', env.CLIENTS) : undefined,
+    clients: env.CLIENTS ? clientsFromEnv(json<unknown>('CLIENTS', env.CLIENTS)) : undefined,
     rateLimits,
     clientAddress: clientAddressFromEnv(env.CLIENT_ADDRESS),
     principal,
     authority: grantexFromEnv(env),
+    operator: operatorFromEnv(env),
     consentUi: {
       appName: env.APP_NAME,
       logoUrl: env.LOGO_URL,
@@ -132,4 +136,46 @@ export function optionsFromEnv(env: WorkerEnv): McpAuthOptions {
       termsOfServiceUrl: env.TERMS_OF_SERVICE_URL,
     },
   };
+}
+
+/**
+ * SIGNING_PRIVATE_JWK and SIGNING_ALGORITHM: the algorithm is the key's (an EdDSA key signs
+ * EdDSA without SIGNING_ALGORITHM); a contradiction stops the worker at start-up, never a 500
+ * per signature or JWKS request.
+ */
+function signingFromEnv(env: WorkerEnv): McpAuthOptions['signing'] {
+  const algorithm = env.SIGNING_ALGORITHM || undefined;
+  if (algorithm !== undefined && !isSigningAlgorithm(algorithm)) throw new TypeError(`mcp-auth-edge: SIGNING_ALGORITHM (signing.algorithm) "${algorithm}" is not one of ES256, EdDSA, RS256`);
+  if (!env.SIGNING_PRIVATE_JWK) return { algorithm };
+  let jwk: unknown;
+  try {
+    jwk = JSON.parse(env.SIGNING_PRIVATE_JWK);
+  } catch {
+    throw new TypeError('mcp-auth-edge: SIGNING_PRIVATE_JWK is not valid JSON (make one with scripts/generate-signing-key.mjs)');
+  }
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new TypeError('mcp-auth-edge: SIGNING_PRIVATE_JWK must be one JWK object (scripts/generate-signing-key.mjs)');
+  if (!('d' in jwk)) throw new TypeError('mcp-auth-edge: SIGNING_PRIVATE_JWK must be a private key (it has no "d"; scripts/generate-signing-key.mjs makes one)');
+  const keyAlgorithm = signingAlgorithmOfKey(jwk as JsonWebKey);
+  if (!keyAlgorithm) throw new TypeError('mcp-auth-edge: SIGNING_PRIVATE_JWK is not an ES256 (EC P-256), EdDSA (OKP Ed25519) or RS256 (RSA) key, or its "alg" contradicts its type');
+  if (algorithm && algorithm !== keyAlgorithm)
+    throw new TypeError(`mcp-auth-edge: SIGNING_ALGORITHM is ${algorithm} but SIGNING_PRIVATE_JWK is an ${keyAlgorithm} key; remove SIGNING_ALGORITHM or set it to ${keyAlgorithm}`);
+  return { algorithm: keyAlgorithm, privateJwk: jwk as JsonWebKey };
+}
+
+/** CLIENTS is a JSON array of client records; anything else stops the worker at start-up. */
+function clientsFromEnv(value: unknown): ClientRecord[] {
+  if (!Array.isArray(value))
+    throw new TypeError('mcp-auth-edge: CLIENTS must be a JSON array of client records, e.g. [{"client_id":...}]; scripts/register-client.mjs prints one (--append adds to an existing CLIENTS value)');
+  value.forEach((client, index) => {
+    if (typeof client !== 'object' || client === null || Array.isArray(client)) throw new TypeError(`mcp-auth-edge: CLIENTS[${index}] must be a client record (a JSON object)`);
+  });
+  return value as ClientRecord[];
+}
+
+/** OPERATOR_SECRET turns the operator API on; unset, its routes do not exist. */
+function operatorFromEnv(env: WorkerEnv): McpAuthOptions['operator'] {
+  if (env.OPERATOR_SECRET === undefined || env.OPERATOR_SECRET === '') return undefined;
+  const problem = operatorSecretProblem(env.OPERATOR_SECRET);
+  if (problem) throw new TypeError(`mcp-auth-edge: OPERATOR_SECRET ${problem}`);
+  return { secret: env.OPERATOR_SECRET };
 }

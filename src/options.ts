@@ -75,6 +75,12 @@ export interface McpAuthOptions {
   /** Where grants and tokens come from: the embedded signer (default) or `grantex({...})`. */
   authority?: GrantexAuthority;
   bindings?: { clients?: string; state?: string };
+  /**
+   * The operator API (README "Operate"): list and delete clients, revoke a user's grants, rotate
+   * the signing key. Served only when `secret` is set (otherwise its routes do not exist); callers
+   * send `Authorization: Bearer <secret>`. At least 32 characters (`openssl rand -base64 32`).
+   */
+  operator?: { secret: string };
   onTokenIssued?: (event: TokenIssuedEvent) => void | Promise<void>;
   onRevocation?: (event: RevocationEvent) => void | Promise<void>;
   /** Every audit event (issuance, refresh, revocation, replay, rate limiting). */
@@ -113,6 +119,8 @@ export interface ResolvedOptions {
   clientAddress: ClientAddressReader;
   authority?: GrantexAuthority;
   bindings: { clients: string; state: string };
+  /** The operator API's secret; undefined: the operator API is not served. */
+  operatorSecret?: string;
   hooks: Pick<McpAuthOptions, 'onTokenIssued' | 'onRevocation' | 'onEvent' | 'log'>;
   /** True on http loopback issuers: cookies cannot be `Secure` there. */
   insecureLoopback: boolean;
@@ -185,8 +193,21 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
     }
   } else privateJwk = options.signing?.privateJwk;
   if (privateJwk && !('d' in privateJwk)) fail('signing.privateJwk must be a private key (it has no "d")');
-  const signingAlgorithm = options.signing?.algorithm ?? 'ES256';
-  if (!['ES256', 'EdDSA', 'RS256'].includes(signingAlgorithm)) fail(`signing.algorithm "${signingAlgorithm}" is not one of ES256, EdDSA, RS256`);
+  const configuredAlgorithm = options.signing?.algorithm;
+  if (configuredAlgorithm !== undefined && !isSigningAlgorithm(configuredAlgorithm)) fail(`signing.algorithm "${configuredAlgorithm}" is not one of ES256, EdDSA, RS256`);
+  // A key's type names its algorithm (RFC 7518 §3.1, RFC 8037 §3.1): an EdDSA key signs EdDSA
+  // without being told, and a contradiction is refused here rather than by every signature.
+  const keyAlgorithm = privateJwk ? signingAlgorithmOfKey(privateJwk) : undefined;
+  if (privateJwk && !keyAlgorithm) fail(`signing.privateJwk is not a key for ${SIGNING_ALGORITHMS.join(', ')} (EC P-256, OKP Ed25519 or RSA, with a matching "alg" if any)`);
+  if (configuredAlgorithm && keyAlgorithm && configuredAlgorithm !== keyAlgorithm)
+    fail(`signing.algorithm is ${configuredAlgorithm} but signing.privateJwk is an ${keyAlgorithm} key; leave the algorithm unset or set it to ${keyAlgorithm}`);
+  const signingAlgorithm = configuredAlgorithm ?? keyAlgorithm ?? 'ES256';
+
+  const operatorSecret = options.operator === undefined ? undefined : options.operator?.secret;
+  if (options.operator !== undefined) {
+    const problem = operatorSecretProblem(operatorSecret);
+    if (problem) fail(`operator.secret ${problem}`);
+  }
 
   const principal = options.principal ?? developmentSignIn();
   if (!principal.production && !loopback)
@@ -249,8 +270,34 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
     clientAddress: clientAddressReader(clientAddress),
     authority: options.authority,
     bindings: { clients: options.bindings?.clients ?? 'MCP_AUTH_CLIENTS', state: options.bindings?.state ?? 'MCP_AUTH_STATE' },
+    operatorSecret,
     hooks: { onTokenIssued: options.onTokenIssued, onRevocation: options.onRevocation, onEvent: options.onEvent, log: options.log },
     insecureLoopback: issuerUrl.protocol === 'http:',
     clock: options.clock ?? (() => Math.floor(Date.now() / 1000)),
   };
+}
+
+const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'EdDSA', 'RS256'];
+
+export function isSigningAlgorithm(value: unknown): value is SigningAlgorithm {
+  return (SIGNING_ALGORITHMS as readonly unknown[]).includes(value);
+}
+
+/**
+ * The algorithm a private JWK signs with, from its type: EC P-256 → ES256 (RFC 7518 §3.4), OKP
+ * Ed25519 → EdDSA (RFC 8037 §3.1), RSA → RS256 (RFC 7518 §3.3). Undefined for any other key, or
+ * when the key's own `alg` says something else.
+ */
+export function signingAlgorithmOfKey(jwk: JsonWebKey): SigningAlgorithm | undefined {
+  const byType = jwk.kty === 'EC' && jwk.crv === 'P-256' ? 'ES256' : jwk.kty === 'OKP' && (jwk as { crv?: string }).crv === 'Ed25519' ? 'EdDSA' : jwk.kty === 'RSA' ? 'RS256' : undefined;
+  if (jwk.alg !== undefined && jwk.alg !== byType) return undefined;
+  return byType;
+}
+
+/** Why an operator secret is unusable (a sentence's end), or undefined when it is fine. */
+export function operatorSecretProblem(secret: unknown): string | undefined {
+  if (typeof secret !== 'string') return 'must be a string';
+  if (secret.length < 32 || secret.length > 512) return `must be 32 to 512 characters (it has ${secret.length}); make one with \`openssl rand -base64 32\``;
+  if (!/^[\x21-\x7E]+$/.test(secret)) return 'must be visible ASCII characters only (no spaces)';
+  return undefined;
 }

@@ -5,16 +5,29 @@ import { KvClientStore, withBoundedClientIds, withStaticClients, type ClientStor
 import { withClientMetadataDocuments } from './storage/client-metadata-documents.js';
 import type { McpAuthState } from './storage/state-object.js';
 import { stateObjectName, stateObjectNames } from './storage/keys.js';
-import { keyFromSecret, toKeySet, type SigningKeySet } from './tokens/signing-keys.js';
+import { keyFromSecret, toKeySet, type SigningKeySet, type StoredSigningKey } from './tokens/signing-keys.js';
 import { deriveConsentKeys } from './tokens/consent-request.js';
 import { createEventSink, type EmitEvent } from './events-sink.js';
 import { createAccessTokenReader, type AccessTokenReader } from './tokens/access-token-view.js';
+import type { GrantRecord } from './grants/grant-record.js';
 
 /** Everything a route needs, built from the options and the request's bindings. */
 export interface Services {
   options: ResolvedOptions;
   clients: ClientStore;
   grant(grantId: string): DurableObjectStub<McpAuthState>;
+  /**
+   * Stores a newly approved grant, recorded first in its user's index (`userGrants`), so that no
+   * live grant is ever missing from the index the operator revokes by.
+   */
+  createGrant(grant: GrantRecord): Promise<void>;
+  /** The index of one user's grant ids (operator API: revoke a user's grants). */
+  userGrants(sub: string): DurableObjectStub<McpAuthState>;
+  /**
+   * The operator's key rotation: promotes the published next key when it has been in the JWKS
+   * long enough for every cache to have seen it (or `force`); the new keys sign at once here.
+   */
+  rotateSigningKeys(input: { force: boolean }): Promise<{ rotated: boolean; keys: StoredSigningKey[]; nextPublishedBy: number }>;
   /** Grantex mode: the link from an upstream grant id to our grant. */
   upstreamLink(upstreamGrantId: string): DurableObjectStub<McpAuthState>;
   rateLimitBucket(endpoint: string, key: string): DurableObjectStub<McpAuthState>;
@@ -34,6 +47,14 @@ export interface LoadedKeys extends SigningKeySet {
 
 /** How long an isolate keeps the signing keys before asking the Durable Object again (rotation). */
 const KEY_CACHE_SECONDS = 300;
+/** The JWKS route's `Cache-Control: max-age` (src/create-mcp-auth.ts). */
+const JWKS_MAX_AGE_SECONDS = 300;
+
+/**
+ * Instance names of the operator's user index (docs/storage.md): `user:<sub>` holds the ids of
+ * one user's grants.
+ */
+export const userGrantsInstance = (sub: string) => `user:${sub}`;
 
 export function createServiceFactory(options: ResolvedOptions): (env: Record<string, unknown>) => Services {
   const emit = createEventSink(options.hooks, options.authority);
@@ -60,6 +81,8 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
     };
 
     const upstreamLink = (upstreamGrantId: string) => stub(stateObjectNames.upstreamGrant(upstreamGrantId));
+    const userGrants = (sub: string) => stub(userGrantsInstance(sub));
+    const grant = (grantId: string) => stub(stateObjectNames.grant(grantId));
     const result: Services = {
       options,
       // Bounded ids first: an over-long or malformed client_id reaches no store and no fetch.
@@ -68,7 +91,29 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
           ? withClientMetadataDocuments(withStaticClients(store, options.clients), options, options.clientMetadataDocuments, now)
           : withStaticClients(store, options.clients),
       ),
-      grant: (grantId) => stub(stateObjectNames.grant(grantId)),
+      grant,
+      userGrants,
+      createGrant: async (record) => {
+        // The latest a token of this grant can be valid: its code redeemed at the last moment
+        // (Grantex: a code of ours issued when the upstream consent comes back), then its
+        // refresh family or its access token.
+        const endsBy = record.code_expires_at + options.codeExpirationSeconds + Math.max(options.refreshTokenTtlSeconds, options.accessTokenTtlSeconds) + 60;
+        await userGrants(record.sub).recordUserGrant({ grantId: record.grant_id, endsBy, now: now() });
+        await grant(record.grant_id).createGrant(record);
+      },
+      rotateSigningKeys: async ({ force }) => {
+        const t = now();
+        const nextPublishedBy = t - JWKS_MAX_AGE_SECONDS - KEY_CACHE_SECONDS;
+        const result = await stub(stateObjectNames.signingKeys()).rotatePublishedSigningKey({
+          alg: options.signingAlgorithm,
+          now: t,
+          // Other isolates sign with the old key until their cache expires; its last token must verify.
+          retainSeconds: options.accessTokenTtlSeconds + KEY_CACHE_SECONDS + 60,
+          nextPublishedBy: force ? t : nextPublishedBy,
+        });
+        if (result.rotated) cachedKeys = undefined;
+        return { ...result, nextPublishedBy };
+      },
       upstreamLink,
       readAccessToken: createAccessTokenReader(options, keys, upstreamLink),
       rateLimitBucket: (endpoint, key) => stub(stateObjectNames.rateLimit(endpoint, key)),

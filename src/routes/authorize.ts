@@ -194,7 +194,7 @@ export async function decideConsent(c: AppContext): Promise<Response> {
   const grantId = randomToken(16);
   const code = `${grantId}.${randomToken(32)}`;
   const now = services.now();
-  await services.grant(grantId).createGrant(
+  await services.createGrant(
     approvedGrant(request, principal.id, { grantId, codeHash: await sha256(code), codeExpiresAt: now + options.codeExpirationSeconds, now }),
   );
   return respond({ code });

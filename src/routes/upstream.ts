@@ -65,7 +65,7 @@ export async function startUpstreamAuthorization(c: AppContext, authority: Grant
 
   const now = services.now();
   // No code of ours until the upstream consent comes back; the pending request expires with it.
-  await services.grant(grantId).createGrant(
+  await services.createGrant(
     approvedGrant(request, principal.id, { grantId, codeHash: '', codeExpiresAt: now + UPSTREAM_CONSENT_SECONDS, now }, {
       client_state: request.state ?? null,
       upstream_state_hash: await sha256(state),

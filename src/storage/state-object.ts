@@ -16,7 +16,7 @@ export interface TokenStatus {
   grant?: GrantRecord;
 }
 
-const SCHEMA: Record<'grant' | 'upstreamLink' | 'rateLimit' | 'signingKeys' | 'consent', string> = {
+const SCHEMA: Record<'grant' | 'upstreamLink' | 'rateLimit' | 'signingKeys' | 'consent' | 'userGrants', string> = {
   grant: `
     CREATE TABLE IF NOT EXISTS grant_record (grant_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, sub TEXT NOT NULL,
       scope TEXT NOT NULL, resource TEXT NOT NULL, redirect_uri TEXT NOT NULL, code_hash TEXT NOT NULL,
@@ -30,6 +30,7 @@ const SCHEMA: Record<'grant' | 'upstreamLink' | 'rateLimit' | 'signingKeys' | 'c
       client_id TEXT NOT NULL, expires_at INTEGER NOT NULL);`,
   rateLimit: `CREATE TABLE IF NOT EXISTS rate_limit_window (window_start INTEGER PRIMARY KEY, count INTEGER NOT NULL);`,
   consent: `CREATE TABLE IF NOT EXISTS consent_use (decision TEXT NOT NULL, used_at INTEGER NOT NULL);`,
+  userGrants: `CREATE TABLE IF NOT EXISTS user_grant (grant_id TEXT PRIMARY KEY, ends_by INTEGER NOT NULL);`,
   signingKeys: `CREATE TABLE IF NOT EXISTS signing_key (kid TEXT PRIMARY KEY, alg TEXT NOT NULL, private_jwk TEXT NOT NULL,
       public_jwk TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL, retire_after INTEGER);`,
 };
@@ -264,6 +265,53 @@ export class McpAuthState extends DurableObject {
     return grant;
   }
 
+  /**
+   * The operator ends one grant of a user (README "Operate"): the grant and every token of it,
+   * as a revocation of its refresh token would (RFC 7009 §2.1). Only a grant of that user.
+   */
+  async endUserGrant(input: { sub: string }): Promise<GrantRecord | undefined> {
+    const grant = this.grant();
+    if (!grant || grant.sub !== input.sub) return undefined;
+    await this.destroy();
+    return grant;
+  }
+
+  // ---- user index: a user's grant ids (operator revocation) ---------------------------
+
+  /**
+   * Records a grant of this instance's user before the grant exists, kept until `endsBy` (the
+   * latest moment any token of the grant can still be valid). The index may name grants that
+   * already ended; it never misses a live one. The alarm deletes the instance once every row is over.
+   */
+  async recordUserGrant(input: { grantId: string; endsBy: number; now: number }): Promise<void> {
+    this.use('userGrants');
+    this.sql.exec('DELETE FROM user_grant WHERE ends_by <= ?', input.now);
+    this.sql.exec('INSERT OR REPLACE INTO user_grant VALUES (?, ?)', input.grantId, input.endsBy);
+    const last = this.sql.exec<{ ends_by: number }>('SELECT MAX(ends_by) AS ends_by FROM user_grant').toArray()[0]!.ends_by;
+    await this.ctx.storage.setAlarm(last * 1000);
+  }
+
+  /** Up to `limit` grant ids of this user that may still be live, and how many there are in all. */
+  async userGrantIds(input: { limit: number; now: number }): Promise<{ grantIds: string[]; total: number }> {
+    if (!this.holds('userGrants')) return { grantIds: [], total: 0 };
+    const rows = this.sql.exec<{ grant_id: string }>('SELECT grant_id FROM user_grant WHERE ends_by > ? ORDER BY grant_id LIMIT ?', input.now, input.limit).toArray();
+    const total = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM user_grant WHERE ends_by > ?', input.now).toArray()[0]!.n;
+    return { grantIds: rows.map((row) => row.grant_id), total };
+  }
+
+  /** Removes grant ids that were ended (or found gone) from the index. */
+  async forgetUserGrants(input: { grantIds: string[] }): Promise<void> {
+    if (!this.holds('userGrants')) return;
+    for (const grantId of input.grantIds) this.sql.exec('DELETE FROM user_grant WHERE grant_id = ?', grantId);
+  }
+
+  // ---- health -------------------------------------------------------------------------
+
+  /** GET /healthz: the Durable Object answers (no storage touched). */
+  async ping(): Promise<'ok'> {
+    return 'ok';
+  }
+
   // ---- rate limits --------------------------------------------------------------------
 
   /** Counts one request in the current fixed window; exact because calls are serialised here. */
@@ -322,6 +370,23 @@ export class McpAuthState extends DurableObject {
     this.use('signingKeys');
     // Generate before touching storage so the read-modify-write below has no await in it.
     const fresh = [await generateSigningKey(input.alg, 'next', input.now), await generateSigningKey(input.alg, 'current', input.now)];
+    return this.replaceSigningKeys(fresh, input);
+  }
+
+  /**
+   * The operator's rotation: only when the `next` key has been published since
+   * `nextPublishedBy` (every verifier that caches the JWKS has seen it), else nothing changes.
+   * Check and rotation run with no await in between, so two rotations never promote a key twice.
+   */
+  async rotatePublishedSigningKey(input: { alg: SigningAlgorithm; now: number; retainSeconds: number; nextPublishedBy: number }): Promise<{ rotated: boolean; keys: StoredSigningKey[] }> {
+    this.use('signingKeys');
+    const fresh = [await generateSigningKey(input.alg, 'next', input.now), await generateSigningKey(input.alg, 'current', input.now)];
+    const next = this.readSigningKeys(input.now).find((k) => k.status === 'next' && k.alg === input.alg);
+    if (next && next.created_at > input.nextPublishedBy) return { rotated: false, keys: this.readSigningKeys(input.now) };
+    return { rotated: true, keys: this.replaceSigningKeys(fresh, input) };
+  }
+
+  private replaceSigningKeys(fresh: StoredSigningKey[], input: { alg: SigningAlgorithm; now: number; retainSeconds: number }): StoredSigningKey[] {
     const keys = this.readSigningKeys(input.now);
     const next = keys.find((k) => k.status === 'next' && k.alg === input.alg);
     this.sql.exec(`UPDATE signing_key SET status = 'retired', retire_after = ? WHERE status = 'current'`, input.now + input.retainSeconds);

@@ -4,6 +4,7 @@ import { resolveOptions, type McpAuthOptions, type ResolvedOptions } from './opt
 import { createServiceFactory, type LoadedKeys, type Services } from './services.js';
 import { createTokenVerifier, type McpGrant, type TokenVerifier, type VerifyOptions } from './verify/index.js';
 import { requireMcpAuth, type HonoMcpAuthOptions, type McpAuthEnv } from './middleware/hono.js';
+import { isCorsPreflight } from './middleware/cors.js';
 import { protectedResourceMetadataUrl } from './protocol/resource-metadata.js';
 import { cors, corsPreflight, corsResponseHeaders, rateLimit, type AppEnv } from './routes/http.js';
 import { effectiveLimit, type RateLimitedEndpoint } from './rate-limit/limits.js';
@@ -213,6 +214,8 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     // without one is answered from the challenge alone.
     const guards = new WeakMap<object, MiddlewareHandler<McpAuthEnv>>();
     return async (c, next) => {
+      // Fetch §3.2.2: a CORS preflight goes on unverified, to the CORS middleware (no storage is read).
+      if (isCorsPreflight(c.req.method, (name) => c.req.header(name))) return next();
       const current = services(c.env as Record<string, unknown>);
       let guard = guards.get(current);
       if (!guard) guards.set(current, (guard = requireMcpAuth({ ...guardOptions, verifier: async (token) => (await verifierFor(current))(token) })));

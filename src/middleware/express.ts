@@ -8,9 +8,11 @@ import {
   type ProtectedResourceMetadataOptions,
   type RequireMcpAuthOptions,
 } from './challenge.js';
+import { createCorsPolicy, isCorsPreflight, type McpCorsOptions } from './cors.js';
 
 export type { McpGrant } from '../verify/index.js';
 export type { ProtectedResourceMetadataOptions, RequireMcpAuthOptions } from './challenge.js';
+export { isCorsPreflight, MCP_CORS_ALLOW_HEADERS, MCP_CORS_EXPOSE_HEADERS, MCP_CORS_METHODS, type McpCorsOptions } from './cors.js';
 
 declare global {
   namespace Express {
@@ -25,6 +27,9 @@ declare global {
 export function requireMcpAuth(options: RequireMcpAuthOptions): RequestHandler {
   const authenticate = createRequestAuthenticator(options);
   return async function requireMcpAuth(req, res, next) {
+    // Fetch §3.2.2: a CORS preflight carries no credentials; it goes on to the CORS middleware
+    // unverified (no `req.mcpGrant`). Mount `mcpCors` before this middleware to answer it.
+    if (isCorsPreflight(req.method, (name) => req.get(name))) return next();
     // Node keeps only the first of repeated Authorization headers in `req.headers`; look at all.
     const result = await authenticate(req.headersDistinct.authorization);
     if (!result.ok) return sendFailure(res, result.failure);
@@ -37,6 +42,22 @@ export function requireMcpAuth(options: RequireMcpAuthOptions): RequestHandler {
 export function getMcpGrant(req: Request): McpGrant {
   if (!req.mcpGrant) throw new Error('getMcpGrant: the route is not protected by requireMcpAuth');
   return req.mcpGrant;
+}
+
+/**
+ * CORS for an MCP route (see the Hono `mcpCors`): answers preflights with 204 and lets the listed
+ * origins read every answer, the 401/403 challenge included. Mount it before `requireMcpAuth`.
+ */
+export function mcpCors(options: McpCorsOptions): RequestHandler {
+  const corsHeaders = createCorsPolicy(options);
+  return function mcpCors(req, res, next) {
+    const preflight = isCorsPreflight(req.method, (name) => req.get(name));
+    const { Vary, ...headers } = corsHeaders(req.get('Origin'), preflight);
+    if (Vary) res.vary(Vary);
+    res.set(headers);
+    if (preflight) res.status(204).end();
+    else next();
+  };
 }
 
 /** Serves the RFC 9728 document; mount it with `app.get` and `app.options` at the metadata URL. */

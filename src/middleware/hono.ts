@@ -9,9 +9,11 @@ import {
   type ProtectedResourceMetadataOptions,
   type RequireMcpAuthOptions,
 } from './challenge.js';
+import { createCorsPolicy, isCorsPreflight, type McpCorsOptions } from './cors.js';
 
 export type { McpGrant } from '../verify/index.js';
 export type { ProtectedResourceMetadataOptions, RequireMcpAuthOptions } from './challenge.js';
+export { isCorsPreflight, MCP_CORS_ALLOW_HEADERS, MCP_CORS_EXPOSE_HEADERS, MCP_CORS_METHODS, type McpCorsOptions } from './cors.js';
 /** For the protected route's own body: bounded in memory, and an over-limit body is never left half read. */
 export { readRequestBody } from '../body.js';
 
@@ -37,10 +39,32 @@ export function requireMcpAuth(options: HonoMcpAuthOptions): MiddlewareHandler<M
   const { scopesFor } = options;
   const authenticate = createRequestAuthenticator(options);
   return createMiddleware<McpAuthEnv>(async function requireMcpAuth(c, next) {
+    // Fetch §3.2.2: a CORS preflight carries no credentials; it goes on to the CORS middleware
+    // unverified (there is no grant). Mount `mcpCors` before this middleware to answer it.
+    if (isCorsPreflight(c.req.method, (name) => c.req.header(name))) return next();
     const result = await authenticate(c.req.header('Authorization'), scopesFor && (() => scopesFor(c)));
     if (!result.ok) return failureResponse(result.failure);
     c.set('mcpGrant', result.grant);
     await next();
+  });
+}
+
+/**
+ * CORS for an MCP route, so browser-based MCP clients can call it: answers preflights (204, the MCP
+ * request headers and methods allowed) and lets the listed origins read every answer, the 401/403
+ * `WWW-Authenticate` challenge and `Mcp-Session-Id` included. Mount it before `requireMcpAuth` or
+ * `protect()`: `app.use('/mcp', mcpCors({ origins }))`.
+ */
+export function mcpCors(options: McpCorsOptions): MiddlewareHandler {
+  const corsHeaders = createCorsPolicy(options);
+  return createMiddleware(async function mcpCors(c, next) {
+    const origin = c.req.header('Origin');
+    if (isCorsPreflight(c.req.method, (name) => c.req.header(name))) return new Response(null, { status: 204, headers: corsHeaders(origin, true) });
+    const { Vary, ...headers } = corsHeaders(origin, false);
+    // Set before the handler runs, so the answer it (or a middleware after this one) returns keeps them.
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+    await next();
+    if (Vary) c.header('Vary', Vary, { append: true });
   });
 }
 

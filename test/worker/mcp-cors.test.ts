@@ -88,7 +88,7 @@ describe('CORS preflight through protect() (Fetch §3.2.2)', () => {
   it('an OPTIONS without the preflight headers is an ordinary request: challenged, with or without mcpCors', async () => {
     for (const cors of [undefined, false] as const) {
       const { request, handled } = host({ cors });
-      for (const headers of [{}, { Origin: APP_ORIGIN }, { 'Access-Control-Request-Method': 'POST' }]) {
+      for (const headers of [{}, { Origin: APP_ORIGIN }, { 'Access-Control-Request-Method': 'POST' }] as Record<string, string>[]) {
         const res = await request('OPTIONS', headers);
         expect(res.status, JSON.stringify({ cors, headers })).toBe(401);
         expect(res.headers.get('WWW-Authenticate')).toMatch(/^Bearer resource_metadata="/);

@@ -1,5 +1,12 @@
 import { auth, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type {
+  OAuthClientMetadata as OAuthClientMetadataV2,
+  OAuthClientProvider as OAuthClientProviderV2,
+  OAuthDiscoveryState,
+  StoredOAuthClientInformation,
+  StoredOAuthTokens,
+} from '@modelcontextprotocol/client';
 import { approveHeadlessly } from '../../scripts/lib/headless-consent.mjs';
 import { startWorker, type RunningWorker } from './worker-server';
 
@@ -58,6 +65,63 @@ export class HeadlessOAuthProvider implements OAuthClientProvider {
     const code = callback.searchParams.get('code');
     if (!code) throw new Error(`authorization failed: ${callback.search}`);
     this.lastCode = code;
+  }
+}
+
+/**
+ * The same headless provider for the MCP SDK v2 client (`@modelcontextprotocol/client`). v2 binds
+ * the callback to the authorization server it was sent to (RFC 9207 `iss`, SEP-2352): it keeps the
+ * discovery state across the "redirect" and the whole callback URL, for `finishAuth(searchParams)`.
+ */
+export class HeadlessOAuthProviderV2 implements OAuthClientProviderV2 {
+  client?: StoredOAuthClientInformation;
+  saved?: StoredOAuthTokens;
+  discovery?: OAuthDiscoveryState;
+  verifier = '';
+  /** The last callback URL (code and iss), for `transport.finishAuth(lastCallback.searchParams)`. */
+  lastCallback?: URL;
+  lastAuthorizationUrl?: URL;
+  authorizations = 0;
+
+  constructor(
+    readonly redirectUrl: string,
+    private readonly options: { username?: string; upstreamConsent?: (consentUrl: URL) => Promise<URL> } = {},
+  ) {}
+
+  get clientMetadata(): OAuthClientMetadataV2 {
+    return { client_name: 'MCP SDK v2 test client', redirect_uris: [this.redirectUrl], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+  }
+
+  clientInformation() {
+    return this.client;
+  }
+  saveClientInformation(info: StoredOAuthClientInformation) {
+    this.client = info;
+  }
+  tokens() {
+    return this.saved;
+  }
+  saveTokens(tokens: StoredOAuthTokens) {
+    this.saved = tokens;
+  }
+  saveCodeVerifier(verifier: string) {
+    this.verifier = verifier;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+  saveDiscoveryState(state: OAuthDiscoveryState) {
+    this.discovery = state;
+  }
+  discoveryState() {
+    return this.discovery;
+  }
+  async redirectToAuthorization(url: URL) {
+    this.authorizations += 1;
+    this.lastAuthorizationUrl = url;
+    const callback = await approveHeadlessly(url.href, { username: this.options.username ?? 'sdk-user', upstreamConsent: this.options.upstreamConsent });
+    if (!callback.searchParams.get('code')) throw new Error(`authorization failed: ${callback.search}`);
+    this.lastCallback = callback;
   }
 }
 

@@ -9,20 +9,33 @@ import { startFakeGrantex, startWorker, type RunningGrantex, type RunningWorker 
 const EXAMPLE = '.test-dist/example/index.js';
 
 /** Connects the official MCP client; a 401 sends it through discovery, DCR and the consent page. */
-async function connect(mcpUrl: URL, provider: HeadlessOAuthProvider): Promise<Client> {
+async function connect(mcpUrl: URL, provider: HeadlessOAuthProvider, fetch?: typeof globalThis.fetch): Promise<Client> {
   const client = new Client({ name: 'e2e', version: '1.0.0' });
   try {
-    await client.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider }));
+    await client.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider, fetch }));
     return client;
   } catch (err) {
     if (!(err instanceof UnauthorizedError)) throw err;
   }
   // The headless "browser" brought back a code: finish like an app's callback would.
-  const transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
+  const transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider, fetch });
   await transport.finishAuth(provider.lastCode!);
   const authorized = new Client({ name: 'e2e', version: '1.0.0' });
   await authorized.connect(transport);
   return authorized;
+}
+
+/** A fetch for the client that notes the grant_type of every token request it sends. */
+function recordingTokenGrants(): { fetch: typeof fetch; grantTypes: string[] } {
+  const grantTypes: string[] = [];
+  return {
+    grantTypes,
+    fetch: async (input, init) => {
+      const body = init?.body;
+      if (body instanceof URLSearchParams && body.has('grant_type')) grantTypes.push(body.get('grant_type')!);
+      return fetch(input, init);
+    },
+  };
 }
 
 function text(result: unknown): string {
@@ -56,10 +69,13 @@ describe.each(modes)('end to end ($mode): the official MCP SDK client against a 
     expect(res.headers.get('WWW-Authenticate')).toBe(`Bearer resource_metadata="${worker.url}/.well-known/oauth-protected-resource/mcp", scope="mcp:tools:read"`);
   });
 
-  it('connect → 401 → PRM + AS discovery → DCR → consent → token → tools/list → tools/call; then 403 step-up → re-authorize with the wider scope → success', async () => {
+  it('connect → 401 → PRM + AS discovery → DCR → consent → token → tools/list → tools/call; then 403 step-up: v1 refreshes (cannot widen scope) and gives up → the application re-authorizes with the wider scope → success', async () => {
     const provider = new HeadlessOAuthProvider('http://127.0.0.1:53690/callback', { username: 'e2e-user', upstreamConsent: grantex ? upstreamConsent : undefined });
-    const client = await connect(mcpUrl, provider);
+    const tokenRequests = recordingTokenGrants();
+    const client = await connect(mcpUrl, provider, tokenRequests.fetch);
     expect(provider.authorizations).toBe(1);
+    // The MCP SDK v1 speaks 2025-11-25: the example answers it through the v2 SDK's stateless fallback.
+    expect((client.transport as StreamableHTTPClientTransport).protocolVersion).toBe('2025-11-25');
     expect(provider.lastAuthorizationUrl!.searchParams.get('scope')).toBe('mcp:tools:read');
     expect(provider.lastAuthorizationUrl!.searchParams.get('resource')).toBe(mcpUrl.href);
     expect(decodeJwt(provider.saved!.access_token)).toMatchObject({ aud: mcpUrl.href, sub: 'e2e-user', scp: ['mcp:tools:read'] });
@@ -67,9 +83,8 @@ describe.each(modes)('end to end ($mode): the official MCP SDK client against a 
     const tools = await client.listTools();
     expect(tools.tools.map((t) => t.name).sort()).toEqual(['create_ticket', 'whoami']);
     const me = JSON.parse(text(await client.callTool({ name: 'whoami', arguments: {} })));
-    // clientId is the OAuth client in local mode; Grantex tokens name the agent instead (agt).
-    expect(me).toMatchObject({ sub: 'e2e-user', scopes: ['mcp:tools:read'] });
-    expect(me.clientId).toBe(grantex ? undefined : provider.client!.client_id);
+    // clientId is the OAuth client in both modes (Grantex grants carry it through their link to this server).
+    expect(me).toMatchObject({ sub: 'e2e-user', scopes: ['mcp:tools:read'], clientId: provider.client!.client_id });
 
     // PR-3: the write tool answers 403 insufficient_scope listing every scope it needs. The SDK
     // first tries a refresh (which cannot widen the scope), then the user must consent again.
@@ -86,6 +101,8 @@ describe.each(modes)('end to end ($mode): the official MCP SDK client against a 
     // never widens), sees the same 403 and gives up.
     await expect(client.callTool({ name: 'create_ticket', arguments: { title: 'Printer on fire' } })).rejects.toThrow('403 after trying upscoping');
     expect(provider.authorizations).toBe(1);
+    expect(tokenRequests.grantTypes).toEqual(['authorization_code', 'refresh_token']);
+    expect(decodeJwt(provider.saved!.access_token).scp).toEqual(['mcp:tools:read']);
 
     // The application drops the narrow tokens and asks the user again, for the wider scope.
     provider.saved = undefined;

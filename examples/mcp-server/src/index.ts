@@ -1,15 +1,19 @@
-// A real MCP server on Hono in one Worker, protected by the co-located authorization server.
+// A real MCP server (MCP SDK v2: spec 2026-07-28, and 2025-era clients through the SDK's stateless
+// fallback) on Hono in one Worker, protected by the co-located authorization server.
 // `npm run dev:example` serves it on http://localhost:8787: MCP at /mcp, OAuth beside it.
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { z } from 'zod';
-import { createMcpAuth, grantexFromEnv, McpAuthState, type WorkerEnv } from 'mcp-auth-edge';
-import { readRequestBody, type McpAuthEnv, type McpGrant } from 'mcp-auth-edge/hono';
+import { createMcpHandler, fromJsonSchema, McpServer, type AuthInfo, type McpHttpHandler } from '@modelcontextprotocol/server';
+// Inside this repository the library is imported from its sources; copied out, import the same
+// names from 'mcp-auth-edge' and 'mcp-auth-edge/hono' (see README.md).
+import { createMcpAuth, grantexFromEnv, McpAuthState, type WorkerEnv } from '../../../src/lib.js';
+import { mcpCors, readRequestBody, type McpAuthEnv, type McpGrant } from '../../../src/middleware/hono.js';
 
-/** ISSUER, ACCESS_TOKEN_TTL_SECONDS and, to use Grantex as the grant authority, the GRANTEX_* variables. */
-type Env = WorkerEnv;
+/**
+ * ISSUER, ACCESS_TOKEN_TTL_SECONDS, to use Grantex as the grant authority the GRANTEX_* variables,
+ * and MCP_CORS_ORIGINS: the browser origins allowed to call /mcp, space-separated, or `*`.
+ */
+type Env = WorkerEnv & { MCP_CORS_ORIGINS?: string };
 /** The JSON-RPC body of a POST, once read and parsed. */
 type McpHostEnv = McpAuthEnv & { Bindings: Env; Variables: { mcpBody: { message: unknown } } };
 
@@ -19,16 +23,41 @@ const READ_SCOPES = ['mcp:tools:read'];
 const TOOL_SCOPES = new Map<string, string[]>([['create_ticket', ['mcp:tools:write']]]);
 /** The largest JSON-RPC body accepted. */
 const MAX_MCP_BODY_BYTES = 1024 * 1024;
+/** Request headers of 2026-07-28 clients (SEP-2243) that browsers must be allowed to send. */
+const MCP_2026_REQUEST_HEADERS = ['Mcp-Method', 'Mcp-Name'];
 
-function buildServer(grant: McpGrant): McpServer {
+/** The `create_ticket` arguments, as JSON Schema (validated by the SDK before the tool runs). */
+const TICKET_INPUT = fromJsonSchema<{ title: string }>({
+  type: 'object',
+  properties: { title: { type: 'string', minLength: 1, maxLength: 200 } },
+  required: ['title'],
+  additionalProperties: false,
+});
+
+/** What the verified grant tells a tool, handed to the SDK as its AuthInfo (never read from headers). */
+function authInfoOf(grant: McpGrant, resource: string): AuthInfo {
+  return {
+    token: grant.raw,
+    clientId: grant.clientId ?? '',
+    scopes: grant.scopes,
+    expiresAt: grant.exp,
+    resource: new URL(resource),
+    extra: { sub: grant.sub, clientId: grant.clientId },
+  };
+}
+
+/** One server per request (stateless): both protocol eras are served by this one definition. */
+function buildServer(auth: AuthInfo | undefined): McpServer {
+  if (!auth) throw new Error('the MCP handler ran without a verified grant'); // protect() runs first
+  const sub = String(auth.extra?.sub);
   const server = new McpServer({ name: 'mcp-auth-edge example', version: '1.0.0' });
   server.registerTool('whoami', { description: 'Who is calling, and with which scopes (needs mcp:tools:read).' }, async () => ({
-    content: [{ type: 'text', text: JSON.stringify({ sub: grant.sub, clientId: grant.clientId, scopes: grant.scopes }) }],
+    content: [{ type: 'text', text: JSON.stringify({ sub, clientId: auth.extra?.clientId, scopes: auth.scopes }) }],
   }));
   server.registerTool(
     'create_ticket',
-    { description: 'Opens a support ticket (needs mcp:tools:write).', inputSchema: { title: z.string().min(1).max(200) } },
-    async ({ title }) => ({ content: [{ type: 'text', text: `Ticket "${title}" opened for ${grant.sub}.` }] }),
+    { description: 'Opens a support ticket (needs mcp:tools:write).', inputSchema: TICKET_INPUT },
+    async ({ title }) => ({ content: [{ type: 'text', text: `Ticket "${title}" opened for ${sub}.` }] }),
   );
   return server;
 }
@@ -76,9 +105,10 @@ async function toolScopes(c: Context<McpHostEnv>): Promise<string[]> {
 let app: Hono<McpHostEnv> | undefined;
 
 function build(env: Env) {
+  const resource = `${env.ISSUER}/mcp`;
   const auth = createMcpAuth({
     issuer: env.ISSUER,
-    resources: [`${env.ISSUER}/mcp`],
+    resources: [resource],
     scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'],
     defaultScopes: ['mcp:tools:read'],
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS ? Number(env.ACCESS_TOKEN_TTL_SECONDS) : undefined,
@@ -92,13 +122,14 @@ function build(env: Env) {
   });
   const host = new Hono<McpHostEnv>();
   host.route('/', auth.app); // authorization server + RFC 9728 metadata for /mcp
+  // Streamable HTTP, stateless: 2026-07-28 requests per request, 2025-era ones (initialize, no
+  // sessions; GET and DELETE answer 405) by the SDK's stateless fallback, from the same factory.
+  const mcp: McpHttpHandler = createMcpHandler(({ authInfo }) => buildServer(authInfo), { maxRequestBodySize: MAX_MCP_BODY_BYTES });
+  const corsOrigins = (env.MCP_CORS_ORIGINS ?? '*').trim();
+  host.use('/mcp', mcpCors({ origins: corsOrigins === '*' ? '*' : corsOrigins.split(/\s+/), allowHeaders: MCP_2026_REQUEST_HEADERS }));
   host.all('/mcp', auth.protect({ scopes: READ_SCOPES, scopesFor: toolScopes }), async (c) => {
     const parsedBody = c.req.method === 'POST' ? await mcpMessage(c) : undefined;
-    // Stateless Streamable HTTP: a server and a transport per request.
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    const server = buildServer(c.get('mcpGrant'));
-    await server.connect(transport);
-    return transport.handleRequest(c.req.raw, { parsedBody });
+    return mcp.fetch(c.req.raw, { parsedBody, authInfo: authInfoOf(c.get('mcpGrant'), resource) });
   });
   return host;
 }

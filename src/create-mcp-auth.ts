@@ -16,6 +16,8 @@ import { upstreamCallbackPath } from './routes/upstream.js';
 import { issueToken } from './routes/token.js';
 import { introspectToken } from './routes/introspect.js';
 import { revokeToken } from './routes/revoke.js';
+import { deleteClient, listClients, operatorAuthentication, revokeUserGrants, rotateSigningKey } from './routes/operator.js';
+import { healthCheck } from './routes/health.js';
 
 export interface McpAuth {
   /** The authorization server; mount it at the root of the host app: `app.route('/', auth.app)`. */
@@ -79,6 +81,8 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     introspect: `${base}/introspect`,
     revoke: `${base}/revoke`,
     upstreamCallback: upstreamCallbackPath(base),
+    health: `${base}/healthz`,
+    operator: `${base}/operator`,
   };
 
   const withServices: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -146,6 +150,22 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
   app.post(paths.introspect, introspectToken);
   app.use(paths.revoke, ...chain('revoke', { authenticatesClients: true }));
   app.post(paths.revoke, revokeToken);
+
+  // Liveness of KV and the Durable Object for monitors: never rate limited (see routes/health.ts).
+  app.use(paths.health, issuerOrigin());
+  app.get(paths.health, healthCheck(options));
+
+  // The operator API exists only with an operator secret (README "Operate"); no CORS: not for browsers.
+  if (options.operatorSecret) {
+    const operatorRoutes = { clients: `${paths.operator}/clients`, revokeGrants: `${paths.operator}/grants/revoke`, rotateKeys: `${paths.operator}/keys/rotate` };
+    app.use(`${paths.operator}/*`, ...chain('other', { withCors: false }), operatorAuthentication(options.operatorSecret));
+    app.get(operatorRoutes.clients, listClients);
+    app.delete(operatorRoutes.clients, deleteClient);
+    app.post(operatorRoutes.revokeGrants, revokeUserGrants);
+    app.post(operatorRoutes.rotateKeys, rotateSigningKey);
+    app.all(operatorRoutes.clients, () => new OAuthError('invalid_request', 'This endpoint accepts GET and DELETE only.', { status: 405, headers: { Allow: 'GET, DELETE' } }).toResponse());
+    for (const path of [operatorRoutes.revokeGrants, operatorRoutes.rotateKeys]) app.all(path, () => new OAuthError('invalid_request', 'This endpoint accepts POST only.', { status: 405, headers: { Allow: 'POST' } }).toResponse());
+  }
 
   // RFC 9110 §15.5.6: a known endpoint with the wrong method is 405, not 404.
   const postOnly = [paths.token, paths.introspect, paths.revoke, ...(options.registrationEnabled ? [paths.register] : [])];

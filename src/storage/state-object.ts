@@ -30,7 +30,7 @@ const SCHEMA: Record<'grant' | 'upstreamLink' | 'rateLimit' | 'signingKeys' | 'c
       client_id TEXT NOT NULL, expires_at INTEGER NOT NULL);`,
   rateLimit: `CREATE TABLE IF NOT EXISTS rate_limit_window (window_start INTEGER PRIMARY KEY, count INTEGER NOT NULL);`,
   consent: `CREATE TABLE IF NOT EXISTS consent_use (decision TEXT NOT NULL, used_at INTEGER NOT NULL);`,
-  userGrants: `CREATE TABLE IF NOT EXISTS user_grant (grant_id TEXT PRIMARY KEY, ends_by INTEGER NOT NULL);`,
+  userGrants: `CREATE TABLE IF NOT EXISTS user_grant (grant_id TEXT PRIMARY KEY, recorded_at INTEGER NOT NULL, ends_by INTEGER NOT NULL);`,
   signingKeys: `CREATE TABLE IF NOT EXISTS signing_key (kid TEXT PRIMARY KEY, alg TEXT NOT NULL, private_jwk TEXT NOT NULL,
       public_jwk TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL, retire_after INTEGER);`,
 };
@@ -286,23 +286,28 @@ export class McpAuthState extends DurableObject {
   async recordUserGrant(input: { grantId: string; endsBy: number; now: number }): Promise<void> {
     this.use('userGrants');
     this.sql.exec('DELETE FROM user_grant WHERE ends_by <= ?', input.now);
-    this.sql.exec('INSERT OR REPLACE INTO user_grant VALUES (?, ?)', input.grantId, input.endsBy);
+    this.sql.exec('INSERT OR REPLACE INTO user_grant VALUES (?, ?, ?)', input.grantId, input.now, input.endsBy);
     const last = this.sql.exec<{ ends_by: number }>('SELECT MAX(ends_by) AS ends_by FROM user_grant').toArray()[0]!.ends_by;
     await this.ctx.storage.setAlarm(last * 1000);
   }
 
-  /** Up to `limit` grant ids of this user that may still be live, and how many there are in all. */
-  async userGrantIds(input: { limit: number; now: number }): Promise<{ grantIds: string[]; total: number }> {
-    if (!this.holds('userGrants')) return { grantIds: [], total: 0 };
-    const rows = this.sql.exec<{ grant_id: string }>('SELECT grant_id FROM user_grant WHERE ends_by > ? ORDER BY grant_id LIMIT ?', input.now, input.limit).toArray();
-    const total = this.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM user_grant WHERE ends_by > ?', input.now).toArray()[0]!.n;
-    return { grantIds: rows.map((row) => row.grant_id), total };
+  /** Up to `limit` grant ids of this user that may still be live, after `after` in id order; `more` when others follow. */
+  async userGrantIds(input: { limit: number; after: string; now: number }): Promise<{ grantIds: string[]; more: boolean }> {
+    if (!this.holds('userGrants')) return { grantIds: [], more: false };
+    const rows = this.sql
+      .exec<{ grant_id: string }>('SELECT grant_id FROM user_grant WHERE ends_by > ? AND grant_id > ? ORDER BY grant_id LIMIT ?', input.now, input.after, input.limit + 1)
+      .toArray();
+    return { grantIds: rows.slice(0, input.limit).map((row) => row.grant_id), more: rows.length > input.limit };
   }
 
-  /** Removes grant ids that were ended (or found gone) from the index. */
-  async forgetUserGrants(input: { grantIds: string[] }): Promise<void> {
+  /**
+   * Removes grant ids from the index: those that were ended, and those whose grant was not found
+   * if recorded before `recordedBefore` (a fresher one may be a grant being created right now).
+   */
+  async forgetUserGrants(input: { ended: string[]; notFound: string[]; recordedBefore: number }): Promise<void> {
     if (!this.holds('userGrants')) return;
-    for (const grantId of input.grantIds) this.sql.exec('DELETE FROM user_grant WHERE grant_id = ?', grantId);
+    for (const grantId of input.ended) this.sql.exec('DELETE FROM user_grant WHERE grant_id = ?', grantId);
+    for (const grantId of input.notFound) this.sql.exec('DELETE FROM user_grant WHERE grant_id = ? AND recorded_at < ?', grantId, input.recordedBefore);
   }
 
   // ---- health -------------------------------------------------------------------------

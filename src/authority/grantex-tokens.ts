@@ -117,18 +117,25 @@ async function keepUpstreamTokens(services: Services, authority: GrantexAuthorit
   const now = services.now();
   const facts = grantTokenFacts(response);
   const keepsRefresh = refreshToken !== undefined && grant.refresh_expires_at !== null;
-  await services.upstreamLink(response.grantId).linkUpstreamGrant({
-    upstreamGrantId: response.grantId,
-    grantId: grant.grant_id,
-    clientId: grant.client_id,
-    expiresAt: Math.max(grant.refresh_expires_at ?? 0, facts.exp, now + 60),
-  });
-  const attached = await services.grant(grant.grant_id).attachUpstreamTokens({
-    upstreamGrantId: response.grantId,
-    upstreamExpiresAt: facts.exp, // grant tokens expire with their grant (refresh does not extend it)
-    refreshTokenHash: keepsRefresh ? await sha256(refreshToken) : undefined,
-    sealedRefresh: keepsRefresh ? await seal(response.refreshToken, refreshToken) : undefined,
-  });
+  let attached: boolean;
+  try {
+    await services.upstreamLink(response.grantId).linkUpstreamGrant({
+      upstreamGrantId: response.grantId,
+      grantId: grant.grant_id,
+      clientId: grant.client_id,
+      expiresAt: Math.max(grant.refresh_expires_at ?? 0, facts.exp, now + 60),
+    });
+    attached = await services.grant(grant.grant_id).attachUpstreamTokens({
+      upstreamGrantId: response.grantId,
+      upstreamExpiresAt: facts.exp, // grant tokens expire with their grant (refresh does not extend it)
+      refreshTokenHash: keepsRefresh ? await sha256(refreshToken) : undefined,
+      sealedRefresh: keepsRefresh ? await seal(response.refreshToken, refreshToken) : undefined,
+    });
+  } catch (err) {
+    // Our storage failed after Grantex issued: nobody will hold these tokens, so neither may Grantex.
+    await revokeUpstreamGrant(services, authority, response.grantId, 'storage failed during issuance');
+    throw err;
+  }
   if (!attached) {
     await revokeUpstreamGrant(services, authority, response.grantId, 'grant ended during issuance');
     throw new OAuthError('invalid_grant', REPLAYED);
@@ -146,8 +153,8 @@ async function keepUpstreamTokens(services: Services, authority: GrantexAuthorit
 
 /**
  * Revokes a Grantex grant (`DELETE /v1/grants/{id}`; 404: already revoked) and removes its link.
- * A failure is logged with the id for the operator; the link stays, so `protect()` keeps refusing
- * the grant's tokens (its grant of ours is gone).
+ * Never throws: a failure is logged with the id for the operator. A link left behind points to a
+ * grant of ours that is gone, so `protect()` keeps refusing the grant's tokens.
  */
 export async function revokeUpstreamGrant(services: Services, authority: GrantexAuthority, upstreamGrantId: string, reason: string): Promise<boolean> {
   try {
@@ -158,7 +165,11 @@ export async function revokeUpstreamGrant(services: Services, authority: Grantex
       return false;
     }
   }
-  await services.upstreamLink(upstreamGrantId).unlinkUpstreamGrant();
+  try {
+    await services.upstreamLink(upstreamGrantId).unlinkUpstreamGrant();
+  } catch (err) {
+    log.warn('upstream grant revoked, its link not removed', { upstreamGrantId, reason, ...errorFields(err) });
+  }
   return true;
 }
 

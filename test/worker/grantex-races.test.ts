@@ -266,3 +266,29 @@ describe('Grantex: lost answers (issue: no blind retries; end an unknown outcome
     }
   }, 30_000);
 });
+
+describe('Grantex: our storage fails after Grantex issued (issue: no Grantex grant outlives ours)', () => {
+  it('the upstream link cannot be written: the Grantex grant is revoked, the client gets a 5xx and no token', async () => {
+    const s = grantexSetup({ sandbox: true, principal: 'known' });
+    const a = await authorized(s);
+    const real = namespace;
+    const failing = {
+      idFromName: (name: string) => Object.assign(real.idFromName(name), { failing: name.includes(' upstream-grant:') }),
+      get: (id: DurableObjectId & { failing?: boolean }) => {
+        const stub = real.get(id);
+        if (!id.failing) return stub;
+        return new Proxy(stub, {
+          get: (target, property) =>
+            property === 'linkUpstreamGrant' ? () => Promise.reject(new Error('storage unavailable')) : (target as unknown as Record<PropertyKey, unknown>)[property],
+        });
+      },
+    };
+    const ctx = createExecutionContext();
+    const body = form({ grant_type: 'authorization_code', code: a.code, code_verifier: a.verifier, client_id: a.client.client_id, redirect_uri: a.client.redirect_uris[0], resource: RESOURCE });
+    const res = await s.host.fetch(new Request(new URL('/token', ISSUER), { method: 'POST', body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }), { ...env, MCP_AUTH_STATE: failing }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBeGreaterThanOrEqual(500);
+    expect(await res.json()).not.toHaveProperty('access_token');
+    expect((await grantsAtGrantex(s)).map((g) => g.status)).toEqual(['revoked']);
+  });
+});

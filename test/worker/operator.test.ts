@@ -195,7 +195,7 @@ describe('operator API: clients', () => {
 });
 
 describe("operator API: revoke a user's grants", () => {
-  it("ends every grant of the user (redeemed or not) and nobody else's: refresh, introspection and protect() all refuse", async () => {
+  it("ends every grant of the user (redeemed or not) and nobody else's: refresh, redemption and protect() refuse", async () => {
     const app = operatorApp();
     const client = await app.register('Shared');
     const alice1 = await app.tokensFor(client.client_id, 'alice');

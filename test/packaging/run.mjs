@@ -130,7 +130,7 @@ try {
 
   await step('(c) Workers consumer (Workers template tsconfig, moduleResolution bundler, newer Hono)', async () => {
     await tsc(workersDir, 'tsconfig.json');
-    return "README's mount code, protect() with c.get('mcpGrant'), /hono requireMcpAuth: no errors";
+    return "README's mount code, protect() with c.get('mcpGrant'), /hono mcpCors and requireMcpAuth: no errors";
   });
 
   await step('(d) host worker as the README mounts it: wrangler deploy --dry-run, one copy of Hono', async () => {

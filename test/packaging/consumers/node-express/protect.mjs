@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import express from 'express';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createTokenVerifier, TokenVerificationError } from 'mcp-auth-edge/verify';
-import { getMcpGrant, protectedResourceMetadata, requireMcpAuth } from 'mcp-auth-edge/express';
+import { getMcpGrant, mcpCors, protectedResourceMetadata, requireMcpAuth } from 'mcp-auth-edge/express';
 
 const { privateKey, publicKey } = await generateKeyPair('ES256');
 const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
@@ -18,6 +18,7 @@ const resource = `${origin}/mcp`;
 
 app.get('/.well-known/jwks.json', (_req, res) => res.json({ keys: [jwk] }));
 app.get('/.well-known/oauth-protected-resource/mcp', protectedResourceMetadata({ resource, authorizationServers: [origin] }));
+app.use('/mcp', mcpCors({ origins: ['https://app.example'] }));
 app.post('/mcp', requireMcpAuth({ issuer: origin, audience: resource, scopes: ['mcp:tools:read'] }), (req, res) => {
   res.json({ sub: getMcpGrant(req).sub, scopes: req.mcpGrant.scopes });
 });
@@ -43,6 +44,18 @@ try {
     `Bearer resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp", scope="mcp:tools:read"`,
   );
   checked.push('no token → 401 with the RFC 9728 challenge');
+
+  const preflight = await fetch(resource, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+  });
+  assert.equal(preflight.status, 204);
+  assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://app.example');
+  assert.match(preflight.headers.get('access-control-allow-headers'), /Authorization/);
+  const crossOrigin = await fetch(resource, { method: 'POST', headers: { origin: 'https://app.example' } });
+  assert.equal(crossOrigin.status, 401);
+  assert.match(crossOrigin.headers.get('access-control-expose-headers'), /WWW-Authenticate/);
+  checked.push('mcpCors: preflight → 204 allowing Authorization; the 401 exposes WWW-Authenticate');
 
   const token = await mint('mcp:tools:read');
   const ok = await post(token);

@@ -244,8 +244,9 @@ async function authorize(authorizeUrl, listener) {
   else throw new StepFailed(`GET ${authorizeUrl.pathname} answered ${page.status}: ${(await page.text()).slice(0, 300)}`);
 
   if (next && next.href.startsWith(listener.redirectUri)) return next;
-  const open = next ?? authorizeUrl;
-  console.log(`  Open this URL in a browser, sign in and approve (waiting ${waitSeconds} s):\n  ${open.href}`);
+  // Anything else (a sign-in page, Grantex's consent page) needs the person and their browser's
+  // cookies from the start, so the browser opens the authorization request itself.
+  console.log(`  Open this URL in a browser, sign in and approve (waiting ${waitSeconds} s):\n  ${authorizeUrl.href}`);
   let timer;
   const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new StepFailed(`no authorization response within ${waitSeconds} s`)), waitSeconds * 1000)));
   try {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { optionsFromEnv } from '../../src/env';
-import { startWorker, type RunningWorker } from './worker-server';
+import { startFakeGrantex, startWorker, type RunningWorker } from './worker-server';
 
 const OPERATOR_SECRET = 'node-operator-secret-0123456789abcdefghij';
 
@@ -20,6 +20,28 @@ function run(script: string, args: string[], options: { env?: Record<string, str
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
     if (options.input !== undefined) child.stdin!.end(options.input);
+  });
+}
+
+/**
+ * Runs smoke.mjs and hands the URL it asks a person to open to `browser`; resolves when the script ends.
+ */
+function runSmokeWithBrowser(args: string[], browser: (url: URL) => Promise<void>): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn('node', ['scripts/smoke.mjs', ...args]);
+    let stdout = '';
+    let stderr = '';
+    let opened = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const url = /Open this URL in a browser[^\n]*\n\s+(\S+)/.exec(stdout)?.[1];
+      if (url && !opened) {
+        opened = true;
+        browser(new URL(url)).catch((err: Error) => (stderr += `browser: ${err.message}`));
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
 }
 
@@ -130,6 +152,36 @@ describe('smoke.mjs and operator.mjs against a running worker', () => {
     expect(steps).toEqual(['metadata', 'register', 'authorize', 'token', 'introspect', 'refresh', 'revoke']);
     expect(result.stdout).toContain('signed in as "smoke user"');
     expect(result.stdout).toContain('all steps passed');
+  });
+
+  it('smoke.mjs prints the URL to open when the sign-in needs a person (Grantex consent), then finishes from the browser\'s callback', async () => {
+    const grantexService = await startFakeGrantex();
+    const upstream = await startWorker(grantexService.vars);
+    try {
+      // The "browser": the development sign-in, Grantex's consent page, our callback, then the script's listener.
+      const browser = async (url: URL) => {
+        const page = await fetch(url, { redirect: 'manual' });
+        const html = await page.text();
+        const request = /name="request" value="([^"]+)"/.exec(html)![1]!;
+        const consent = await fetch(new URL('/authorize', url), {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; '), Origin: upstream.url },
+          body: new URLSearchParams({ request, action: 'approve', username: 'grace' }),
+        });
+        const browserCookie = consent.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+        const callback = await grantexService.approve(new URL(consent.headers.get('Location')!));
+        const back = await fetch(callback, { redirect: 'manual', headers: { Cookie: browserCookie } });
+        await fetch(back.headers.get('Location')!);
+      };
+      const result = await runSmokeWithBrowser(['--issuer', upstream.url, '--wait', '60'], browser);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.stdout).toContain(`Open this URL in a browser, sign in and approve (waiting 60 s):\n  ${upstream.url}/authorize?`);
+      expect(result.stdout).toContain('all steps passed');
+    } finally {
+      await upstream.dispose();
+      await grantexService.dispose();
+    }
   });
 
   it('smoke.mjs exits 1 naming the failed step and what to change', async () => {

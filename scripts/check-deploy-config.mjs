@@ -23,7 +23,7 @@ exits 1 with one line per problem, naming the variable or binding to fix:
   DEVELOPMENT_SIGN_IN  must not be "force"
   MCP_AUTH_CLIENTS     a KV namespace with a real id (npx wrangler kv namespace create MCP_AUTH_CLIENTS)
   MCP_AUTH_STATE       the McpAuthState Durable Object, created by a new_sqlite_classes migration
-  SIGNING_PRIVATE_JWK, GRANTEX_API_KEY
+  SIGNING_PRIVATE_JWK, OPERATOR_SECRET, GRANTEX_API_KEY
                        secrets: never in [vars] (npx wrangler secret put <NAME>)
   SIGNING_ALGORITHM, RATE_LIMITS, CLIENTS, GRANTEX_*
                        values the worker would refuse at start-up
@@ -38,7 +38,7 @@ Options:
 const KV_BINDING = 'MCP_AUTH_CLIENTS';
 const DO_BINDING = 'MCP_AUTH_STATE';
 const DO_CLASS = 'McpAuthState';
-const SECRETS = ['SIGNING_PRIVATE_JWK', 'GRANTEX_API_KEY'];
+const SECRETS = ['SIGNING_PRIVATE_JWK', 'OPERATOR_SECRET', 'GRANTEX_API_KEY'];
 const ALGORITHMS = ['ES256', 'EdDSA', 'RS256'];
 /** A Workers KV namespace id: 32 lowercase hex digits. */
 const KV_ID = /^[0-9a-f]{32}$/;

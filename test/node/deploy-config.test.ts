@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,33 +13,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const KV_ID = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
 const MAIN = resolve('src/index.ts');
 
-/** A wrangler.toml as docs/deploy.md has the reader write it. */
-const PRODUCTION_TOML = `name = "mcp-auth-edge"
-main = ${JSON.stringify(MAIN)}
-compatibility_date = "2026-04-01"
-compatibility_flags = ["global_fetch_strictly_public"]
-minify = true
-routes = [{ pattern = "auth.example.com", custom_domain = true }]
-
-[vars]
-ISSUER = "https://auth.example.com"
-SCOPES = "mcp:tools:read mcp:tools:write offline_access"
-SIGNING_ALGORITHM = "ES256"
-CF_ACCESS_TEAM_DOMAIN = "https://acme.cloudflareaccess.com"
-CF_ACCESS_AUD = "4714c1358e65fe4b408ad6d432a5f878f08194bdb6752b1b1d8d2bbd2e8d3e5c"
-
-[[kv_namespaces]]
-binding = "MCP_AUTH_CLIENTS"
-id = "${KV_ID}"
-
-[[durable_objects.bindings]]
-name = "MCP_AUTH_STATE"
-class_name = "McpAuthState"
-
-[[migrations]]
-tag = "v1"
-new_sqlite_classes = ["McpAuthState"]
-`;
+/** The wrangler.toml docs/deploy.md has the reader write (steps 2 to 6), its `main` made absolute for a temp directory. */
+const PRODUCTION_TOML = (() => {
+  const guide = readFileSync('docs/deploy.md', 'utf8');
+  const block = /Your `wrangler.toml` after steps 2 to 6[\s\S]*?```toml\n([\s\S]*?)```/.exec(guide)?.[1];
+  if (!block?.includes('main = "src/index.ts"')) throw new Error('docs/deploy.md: the complete wrangler.toml example is missing');
+  return block.replace('main = "src/index.ts"', `main = ${JSON.stringify(MAIN)}`);
+})();
 
 function writeConfig(name: string, text: string): string {
   const path = join(dir, name);
@@ -95,6 +75,7 @@ describe('deployConfigProblems (each defect named by its variable)', () => {
     ['a KV-backed Durable Object (new_classes)', (c) => (c.migrations = [{ tag: 'v1', new_classes: ['McpAuthState'] }]), /^migrations create McpAuthState with new_classes: it needs SQLite storage/],
     ['no migration', (c) => (c.migrations = []), /^migrations do not create McpAuthState: add \[\[migrations\]\]/],
     ['the signing key in [vars]', (c) => (c.vars!.SIGNING_PRIVATE_JWK = '{"kty":"EC"}'), /^SIGNING_PRIVATE_JWK is a secret: remove it from \[vars\] and run npx wrangler secret put SIGNING_PRIVATE_JWK/],
+    ['the operator secret in [vars]', (c) => (c.vars!.OPERATOR_SECRET = 'x'.repeat(32)), /^OPERATOR_SECRET is a secret: remove it from \[vars\] and run npx wrangler secret put OPERATOR_SECRET/],
     ['the Grantex API key in [vars]', (c) => (c.vars!.GRANTEX_API_KEY = 'gx_live_x'), /^GRANTEX_API_KEY is a secret/],
     ['an unknown SIGNING_ALGORITHM', (c) => (c.vars!.SIGNING_ALGORITHM = 'HS256'), /^SIGNING_ALGORITHM "HS256" must be one of ES256, EdDSA, RS256/],
     ['CLIENTS that is one object, not an array', (c) => (c.vars!.CLIENTS = '{"client_id":"a"}'), /^CLIENTS must be a JSON array/],
@@ -201,7 +182,7 @@ ISSUER = "http://localhost:8787"
         ISSUER: 'https://auth.example.com',
         SCOPES: 'mcp:tools:read mcp:tools:write offline_access',
         CF_ACCESS_TEAM_DOMAIN: 'https://acme.cloudflareaccess.com',
-        CF_ACCESS_AUD: 'aud-tag',
+        CF_ACCESS_AUD: '4714c1358e65fe4b408ad6d432a5f878f08194bdb6752b1b1d8d2bbd2e8d3e5c',
       },
       cf: false,
     });

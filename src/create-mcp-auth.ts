@@ -234,8 +234,8 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     // without one is answered from the challenge alone.
     const guards = new WeakMap<object, MiddlewareHandler<McpAuthEnv>>();
     return async (c, next) => {
-      // Fetch §3.2.2: a CORS preflight goes on unverified, to the CORS middleware (no storage is read).
-      if (isCorsPreflight(c.req.method, (name) => c.req.header(name))) return next();
+      // Fetch §3.2.2: a preflight is answered here, before any storage is read; never passed on without a grant.
+      if (isCorsPreflight(c.req.method, (name) => c.req.header(name))) return c.body(null, 204);
       const current = services(c.env as Record<string, unknown>);
       let guard = guards.get(current);
       if (!guard) guards.set(current, (guard = requireMcpAuth({ ...guardOptions, verifier: async (token) => (await verifierFor(current))(token) })));

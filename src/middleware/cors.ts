@@ -4,8 +4,8 @@
  * Express `mcpCors` middlewares only apply it; nothing here imports a framework.
  */
 
-/** Request headers an MCP client sends (MCP transports: Streamable HTTP, authorization). */
-export const MCP_CORS_ALLOW_HEADERS = ['Authorization', 'Content-Type', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Last-Event-ID'] as const;
+/** Request headers an MCP client sends (MCP transports: Streamable HTTP, authorization; `Mcp-Method`, `Mcp-Name` from 2026-07-28). */
+export const MCP_CORS_ALLOW_HEADERS = ['Authorization', 'Content-Type', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Last-Event-ID', 'Mcp-Method', 'Mcp-Name'] as const;
 /** Answer headers a browser client must read: the RFC 6750 challenge (RFC 9728 §5.1 discovery) and the session. */
 export const MCP_CORS_EXPOSE_HEADERS = ['WWW-Authenticate', 'Mcp-Session-Id'] as const;
 /** Streamable HTTP: POST messages, GET the event stream, DELETE the session; OPTIONS for the preflight. */

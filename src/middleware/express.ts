@@ -27,9 +27,10 @@ declare global {
 export function requireMcpAuth(options: RequireMcpAuthOptions): RequestHandler {
   const authenticate = createRequestAuthenticator(options);
   return async function requireMcpAuth(req, res, next) {
-    // Fetch §3.2.2: a CORS preflight carries no credentials; it goes on to the CORS middleware
-    // unverified (no `req.mcpGrant`). Mount `mcpCors` before this middleware to answer it.
-    if (isCorsPreflight(req.method, (name) => req.get(name))) return next();
+    // Fetch §3.2.2: a CORS preflight carries no credentials, so it is not challenged; nor does it
+    // reach the handler, which would run without `req.mcpGrant`. It is answered here with no CORS
+    // headers: `mcpCors`, mounted before this middleware, answers it with them.
+    if (isCorsPreflight(req.method, (name) => req.get(name))) return void res.status(204).end();
     // Node keeps only the first of repeated Authorization headers in `req.headers`; look at all.
     const result = await authenticate(req.headersDistinct.authorization);
     if (!result.ok) return sendFailure(res, result.failure);

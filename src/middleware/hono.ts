@@ -39,9 +39,10 @@ export function requireMcpAuth(options: HonoMcpAuthOptions): MiddlewareHandler<M
   const { scopesFor } = options;
   const authenticate = createRequestAuthenticator(options);
   return createMiddleware<McpAuthEnv>(async function requireMcpAuth(c, next) {
-    // Fetch §3.2.2: a CORS preflight carries no credentials; it goes on to the CORS middleware
-    // unverified (there is no grant). Mount `mcpCors` before this middleware to answer it.
-    if (isCorsPreflight(c.req.method, (name) => c.req.header(name))) return next();
+    // Fetch §3.2.2: a CORS preflight carries no credentials, so it is not challenged; nor does it
+    // reach the handler, which would run without a grant. It is answered here with no CORS
+    // headers: `mcpCors`, mounted before this middleware, answers it with them.
+    if (isCorsPreflight(c.req.method, (name) => c.req.header(name))) return c.body(null, 204);
     const result = await authenticate(c.req.header('Authorization'), scopesFor && (() => scopesFor(c)));
     if (!result.ok) return failureResponse(result.failure);
     c.set('mcpGrant', result.grant);

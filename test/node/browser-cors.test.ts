@@ -132,11 +132,12 @@ describe.each(['Hono', 'Express'] as const)('a browser MCP client across origins
 });
 
 describe.each(['Hono', 'Express'] as const)('requireMcpAuth without CORS middleware (%s)', (framework) => {
-  it('passes a preflight (Fetch §3.2.2) on to the handler unverified and without a grant; a plain OPTIONS is challenged', async () => {
+  it('answers a preflight (Fetch §3.2.2) itself, unverified and without running the handler; a plain OPTIONS is challenged', async () => {
     const preflight = await fetch(bareRoutes[framework], { method: 'OPTIONS', headers: { Origin: listedOrigin, 'Access-Control-Request-Method': 'POST', Authorization: 'Bearer not-a-valid-token' } });
-    expect(preflight.status).toBe(200);
+    expect(preflight.status).toBe(204);
     expect(preflight.headers.get('WWW-Authenticate')).toBeNull();
-    expect(await preflight.text()).toBe('handler OPTIONS no grant');
+    expect(preflight.headers.get('Access-Control-Allow-Origin')).toBeNull();
+    expect(await preflight.text()).toBe('');
     const plain = await fetch(bareRoutes[framework], { method: 'OPTIONS', headers: { Origin: listedOrigin } });
     expect(plain.status).toBe(401);
     expect(plain.headers.get('WWW-Authenticate')).toContain(`resource_metadata="${PRM}"`);

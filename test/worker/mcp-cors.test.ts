@@ -55,7 +55,7 @@ describe('CORS preflight through protect() (Fetch §3.2.2)', () => {
     const res = await request('OPTIONS', PREFLIGHT, bindings.env);
     expect(res.status).toBe(204);
     expect(res.headers.get('Access-Control-Allow-Origin')).toBe(APP_ORIGIN);
-    expect(list(res.headers.get('Access-Control-Allow-Headers'))).toEqual(['authorization', 'content-type', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id']);
+    expect(list(res.headers.get('Access-Control-Allow-Headers'))).toEqual(['authorization', 'content-type', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'mcp-method', 'mcp-name']);
     expect(list(res.headers.get('Access-Control-Allow-Methods'))).toEqual(['get', 'post', 'delete', 'options']);
     expect(res.headers.get('Access-Control-Allow-Credentials')).toBeNull();
     expect(list(res.headers.get('Vary'))).toContain('origin');
@@ -64,25 +64,27 @@ describe('CORS preflight through protect() (Fetch §3.2.2)', () => {
     expect(handled).toEqual([]);
   });
 
-  it('without CORS middleware, protect() passes a preflight on unverified: no challenge, no storage read, no grant', async () => {
+  it('without CORS middleware, protect() answers a preflight itself: 204 without CORS headers, no challenge, no storage read, the handler never runs', async () => {
     const { request, handled } = host({ cors: false });
     const bindings = untouchableEnv();
     const res = await request('OPTIONS', PREFLIGHT, bindings.env);
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(204);
     expect(res.headers.get('WWW-Authenticate')).toBeNull();
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBeNull();
     expect(bindings.reads).toEqual([]);
-    expect(handled).toEqual(['OPTIONS no grant']);
+    expect(handled).toEqual([]);
   });
 
-  it('requireMcpAuth passes a preflight on without calling the verifier', async () => {
+  it('requireMcpAuth answers a preflight without calling the verifier or the handler', async () => {
     let verified = 0;
+    let handled = 0;
     const app = new Hono();
-    app.all('/mcp', requireMcpAuth({ audience: RESOURCE, verifier: async () => { verified++; throw new Error('verifier called'); } }), (c) => c.text(`handler ${c.req.method}`));
+    app.all('/mcp', requireMcpAuth({ audience: RESOURCE, verifier: async () => { verified++; throw new Error('verifier called'); } }), (c) => (handled++, c.text(`handler ${c.req.method}`)));
     const res = await app.fetch(new Request(RESOURCE, { method: 'OPTIONS', headers: { ...PREFLIGHT, Authorization: 'Bearer abc' } }));
-    expect(res.status).toBe(200);
-    expect(await res.text()).toBe('handler OPTIONS');
+    expect(res.status).toBe(204);
     expect(res.headers.get('WWW-Authenticate')).toBeNull();
     expect(verified).toBe(0);
+    expect(handled).toBe(0);
   });
 
   it('an OPTIONS without the preflight headers is an ordinary request: challenged, with or without mcpCors', async () => {
@@ -177,7 +179,7 @@ describe('mcpCors options, checked up front', () => {
 
   it('extra headers are added once, invalid names refused, maxAgeSeconds validated', () => {
     const policy = createCorsPolicy({ origins: [APP_ORIGIN], allowHeaders: ['X-Trace', 'authorization'], exposeHeaders: ['X-Request-Id'], maxAgeSeconds: 60 });
-    expect(policy(APP_ORIGIN, true)).toMatchObject({ 'Access-Control-Allow-Headers': 'Authorization, Content-Type, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, X-Trace', 'Access-Control-Max-Age': '60' });
+    expect(policy(APP_ORIGIN, true)).toMatchObject({ 'Access-Control-Allow-Headers': 'Authorization, Content-Type, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Mcp-Method, Mcp-Name, X-Trace', 'Access-Control-Max-Age': '60' });
     expect(policy(APP_ORIGIN, false)).toMatchObject({ 'Access-Control-Expose-Headers': 'WWW-Authenticate, Mcp-Session-Id, X-Request-Id' });
     expect(() => createCorsPolicy({ origins: [APP_ORIGIN], allowHeaders: ['Bad Header'] })).toThrow(TypeError);
     expect(() => createCorsPolicy({ origins: [APP_ORIGIN], maxAgeSeconds: -1 })).toThrow(TypeError);

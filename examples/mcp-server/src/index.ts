@@ -23,8 +23,6 @@ const READ_SCOPES = ['mcp:tools:read'];
 const TOOL_SCOPES = new Map<string, string[]>([['create_ticket', ['mcp:tools:write']]]);
 /** The largest JSON-RPC body accepted. */
 const MAX_MCP_BODY_BYTES = 1024 * 1024;
-/** Request headers of 2026-07-28 clients (SEP-2243) that browsers must be allowed to send. */
-const MCP_2026_REQUEST_HEADERS = ['Mcp-Method', 'Mcp-Name'];
 
 /** The `create_ticket` arguments, as JSON Schema (validated by the SDK before the tool runs). */
 const TICKET_INPUT = fromJsonSchema<{ title: string }>({
@@ -126,7 +124,7 @@ function build(env: Env) {
   // sessions; GET and DELETE answer 405) by the SDK's stateless fallback, from the same factory.
   const mcp: McpHttpHandler = createMcpHandler(({ authInfo }) => buildServer(authInfo), { maxRequestBodySize: MAX_MCP_BODY_BYTES });
   const corsOrigins = (env.MCP_CORS_ORIGINS ?? '*').trim();
-  host.use('/mcp', mcpCors({ origins: corsOrigins === '*' ? '*' : corsOrigins.split(/\s+/), allowHeaders: MCP_2026_REQUEST_HEADERS }));
+  host.use('/mcp', mcpCors({ origins: corsOrigins === '*' ? '*' : corsOrigins.split(/\s+/) }));
   host.all('/mcp', auth.protect({ scopes: READ_SCOPES, scopesFor: toolScopes }), async (c) => {
     const parsedBody = c.req.method === 'POST' ? await mcpMessage(c) : undefined;
     return mcp.fetch(c.req.raw, { parsedBody, authInfo: authInfoOf(c.get('mcpGrant'), resource) });

@@ -95,9 +95,9 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
       userGrants,
       createGrant: async (record) => {
         // The latest a token of this grant can be valid: its code redeemed at the last moment
-        // (Grantex: a code of ours issued when the upstream consent comes back), then its
-        // refresh family or its access token.
-        const endsBy = record.code_expires_at + options.codeExpirationSeconds + Math.max(options.refreshTokenTtlSeconds, options.accessTokenTtlSeconds) + 60;
+        // (Grantex: a code of ours issued when the upstream consent comes back), its refresh
+        // family used at its last moment, then the access token that refresh issued.
+        const endsBy = record.code_expires_at + options.codeExpirationSeconds + options.refreshTokenTtlSeconds + options.accessTokenTtlSeconds + 60;
         await userGrants(record.sub).recordUserGrant({ grantId: record.grant_id, endsBy, now: now() });
         await grant(record.grant_id).createGrant(record);
       },

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { optionsFromEnv } from '../../src/env';
+import { resolveOptions } from '../../src/options';
 import { startFakeGrantex, startWorker, type RunningWorker } from './worker-server';
 
 const OPERATOR_SECRET = 'node-operator-secret-0123456789abcdefghij';
@@ -124,6 +125,11 @@ describe('CLIENTS from register-client.mjs and a signing key from generate-signi
     expect(() => optionsFromEnv({ ISSUER: 'http://localhost:8787', SIGNING_PRIVATE_JWK: jwk, SIGNING_ALGORITHM: 'ES256' })).toThrow(
       /SIGNING_ALGORITHM is ES256 but SIGNING_PRIVATE_JWK is an EdDSA key/,
     );
+    // The library options the same way: the key's algorithm by default, a contradiction refused.
+    const library = { issuer: 'http://localhost:8787', resources: ['http://localhost:8787/mcp'], scopes: ['mcp'] };
+    expect(resolveOptions({ ...library, signing: { privateJwk: jwk } }).signingAlgorithm).toBe('EdDSA');
+    expect(() => resolveOptions({ ...library, signing: { privateJwk: jwk, algorithm: 'RS256' } })).toThrow(/signing\.algorithm is RS256 but signing\.privateJwk is an EdDSA key/);
+    expect(() => resolveOptions({ ...library, signing: { privateJwk: { ...JSON.parse(jwk), alg: 'ES256' } } })).toThrow(/signing\.privateJwk is not a key for ES256, EdDSA, RS256/);
 
     const worker = await startWorker({ SIGNING_PRIVATE_JWK: jwk });
     try {

@@ -160,7 +160,7 @@ describe('smoke.mjs and operator.mjs against a running worker', () => {
     expect(result.stdout).toContain('all steps passed');
   });
 
-  it('smoke.mjs prints the URL to open when the sign-in needs a person (Grantex consent), then finishes from the browser\'s callback', async () => {
+  it("smoke.mjs prints the URL to open when the sign-in needs a person (Grantex consent), then finishes from the browser's callback", async () => {
     const grantexService = await startFakeGrantex();
     const upstream = await startWorker(grantexService.vars);
     try {

@@ -24,8 +24,8 @@ export interface RevocationEvent {
   upstreamGrantId?: string;
   jti?: string;
   tokenType: 'access_token' | 'refresh_token';
-  /** 'client_request' (RFC 7009), 'refresh_token_reuse', 'code_replay'. */
-  reason: 'client_request' | 'refresh_token_reuse' | 'code_replay';
+  /** 'client_request' (RFC 7009), 'refresh_token_reuse', 'code_replay', 'operator_request' (the operator API). */
+  reason: 'client_request' | 'refresh_token_reuse' | 'code_replay' | 'operator_request';
 }
 
 export interface ReplayEvent {

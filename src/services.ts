@@ -50,11 +50,6 @@ const KEY_CACHE_SECONDS = 300;
 /** The JWKS route's `Cache-Control: max-age` (src/create-mcp-auth.ts). */
 const JWKS_MAX_AGE_SECONDS = 300;
 
-/**
- * Instance names of the operator's user index (docs/storage.md): `user:<sub>` holds the ids of
- * one user's grants.
- */
-export const userGrantsInstance = (sub: string) => `user:${sub}`;
 
 export function createServiceFactory(options: ResolvedOptions): (env: Record<string, unknown>) => Services {
   const emit = createEventSink(options.hooks, options.authority);
@@ -81,7 +76,7 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
     };
 
     const upstreamLink = (upstreamGrantId: string) => stub(stateObjectNames.upstreamGrant(upstreamGrantId));
-    const userGrants = (sub: string) => stub(userGrantsInstance(sub));
+    const userGrants = (sub: string) => stub(stateObjectNames.userGrants(sub));
     const grant = (grantId: string) => stub(stateObjectNames.grant(grantId));
     const result: Services = {
       options,

@@ -2,11 +2,9 @@ import type { Handler } from 'hono';
 import type { AppEnv } from './http.js';
 import type { ResolvedOptions } from '../options.js';
 import type { McpAuthState } from '../storage/state-object.js';
-import { stateObjectName } from '../storage/keys.js';
+import { stateObjectName, stateObjectNames } from '../storage/keys.js';
 import { errorFields, log } from '../log.js';
 
-/** The Durable Object instance that answers health checks (docs/storage.md); it never stores anything. */
-export const HEALTH_INSTANCE = 'health';
 /** The Workers KV key read by health checks; it never exists, a read of it only proves KV answers. */
 export const HEALTH_KV_KEY = 'health:probe';
 /** How long one isolate reuses a result: a busy monitor costs at most one KV read and one call per interval. */
@@ -50,7 +48,7 @@ export function healthCheck(options: ResolvedOptions): Handler<AppEnv> {
     const namespace = env[options.bindings.state] as DurableObjectNamespace<McpAuthState> | undefined;
     const [kvStatus, objectStatus] = await Promise.all([
       !kv && options.clientStore ? ('not_used' as const) : check('kv', async () => kv!.get(HEALTH_KV_KEY)),
-      check('durable_object', async () => namespace!.get(namespace!.idFromName(stateObjectName(options.issuer, HEALTH_INSTANCE))).ping()),
+      check('durable_object', async () => namespace!.get(namespace!.idFromName(stateObjectName(options.issuer, stateObjectNames.health()))).ping()),
     ]);
     return healthReport({ kv: kvStatus, durable_object: objectStatus });
   };

@@ -8,6 +8,7 @@ import type { ClientRecord } from '../storage/client-store.js';
 import type { GrantRecord } from '../grants/grant-record.js';
 import { revokeUpstreamGrant } from '../authority/grantex-tokens.js';
 import { log } from '../log.js';
+import { defer } from '../services.js';
 
 /**
  * The operator API (README "Operate"), served only when an operator secret is configured:
@@ -161,6 +162,8 @@ export async function revokeUserGrants(c: AppContext): Promise<Response> {
     recordedBefore: now - GRANT_CREATION_SECONDS,
   });
   if (endedGrants.length > 0) log.info('operator revoked grants of a user', { grantIds: endedGrants.map((grant) => grant.grant_id), upstreamNotRevoked: notRevokedUpstream });
+  for (const grant of endedGrants)
+    defer(c, services.emit({ type: 'token.revoked', clientId: grant.client_id, sub: grant.sub, grantId: grant.grant_id, upstreamGrantId: grant.upstream_grant_id ?? undefined, tokenType: 'refresh_token', reason: 'operator_request' }));
   return noStoreJson(c, {
     sub,
     revoked: endedGrants.length,

@@ -58,6 +58,10 @@ export const stateObjectNames = {
   /** One consent request (the `cid` of its signed form): records its single use until it expires. */
   consent: (consentId: string) => `consent:${consentId}`,
   signingKeys: () => 'signing-keys',
+  /** The operator's user index: the ids of one user's grants (docs/storage.md). */
+  userGrants: (sub: string) => `user:${sub}`,
+  /** Answers health checks; stores nothing. */
+  health: () => 'health',
 };
 
 /**

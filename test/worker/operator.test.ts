@@ -3,10 +3,10 @@ import { Hono } from 'hono';
 import { env } from 'cloudflare:workers';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { createMcpAuth, type McpAuth } from '../../src/create-mcp-auth';
+import type { AuditEvent } from '../../src/events';
 import type { McpAuthOptions } from '../../src/options';
 import type { ClientRecord } from '../../src/storage/client-store';
-import { stateObjectName } from '../../src/storage/keys';
-import { userGrantsInstance } from '../../src/services';
+import { stateObjectName, stateObjectNames } from '../../src/storage/keys';
 import { bearerCredentials, clientPageRequest, revocationRequest } from '../../src/routes/operator';
 import { OAuthError } from '../../src/errors';
 import { grantex } from '../../src/authority/grantex';
@@ -196,7 +196,8 @@ describe('operator API: clients', () => {
 
 describe("operator API: revoke a user's grants", () => {
   it("ends every grant of the user (redeemed or not) and nobody else's: refresh, redemption and protect() refuse", async () => {
-    const app = operatorApp();
+    const events: AuditEvent[] = [];
+    const app = operatorApp({ onEvent: (event) => void events.push(event) });
     const client = await app.register('Shared');
     const alice1 = await app.tokensFor(client.client_id, 'alice');
     const alice2 = await app.tokensFor(client.client_id, 'alice');
@@ -208,6 +209,10 @@ describe("operator API: revoke a user's grants", () => {
     const res = await app.operator('/grants/revoke', { method: 'POST', body: JSON.stringify({ sub: 'alice' }) });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ sub: 'alice', revoked: 3 });
+    // Each ended grant is an audit event with the operator as the reason.
+    const revoked = events.filter((e) => e.type === 'token.revoked');
+    expect(revoked).toHaveLength(3);
+    for (const event of revoked) expect(event).toMatchObject({ sub: 'alice', clientId: client.client_id, reason: 'operator_request' });
 
     for (const tokens of [alice1, alice2]) {
       await expectError(await app.refresh(client.client_id, tokens.refresh_token), 400, 'invalid_grant');
@@ -222,7 +227,7 @@ describe("operator API: revoke a user's grants", () => {
 
   it('the user index pages by grant id and keeps a fresh id whose grant is not found yet (it may be being created)', async () => {
     const issuer = 'http://localhost:8897';
-    const index = bindings.MCP_AUTH_STATE.get(bindings.MCP_AUTH_STATE.idFromName(stateObjectName(issuer, userGrantsInstance('dana'))));
+    const index = bindings.MCP_AUTH_STATE.get(bindings.MCP_AUTH_STATE.idFromName(stateObjectName(issuer, stateObjectNames.userGrants('dana'))));
     const t = 1_900_000_000; // the alarm (the last row's end) stays in the future
     for (const grantId of ['g-a', 'g-b', 'g-c']) await index.recordUserGrant({ grantId, endsBy: t + 1000, now: t });
     await index.recordUserGrant({ grantId: 'g-expired', endsBy: t + 1, now: t - 100 });

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Client, StreamableHTTPClientTransport, UnauthorizedError } from '@modelcontextprotocol/client';
 import { decodeJwt } from 'jose';
 import { HeadlessOAuthProviderV2 } from './mcp-client-provider';
-import { startFakeGrantex, startWorker, type RunningGrantex, type RunningWorker } from './worker-server';
+import { EXAMPLE_MODES, exampleServer } from './worker-server';
 
-const EXAMPLE = '.test-dist/example/index.js';
 /** v2 speaks 2025-11-25 unless told to negotiate: `auto` probes with `server/discover` first. */
 const CLIENT_OPTIONS = { versionNegotiation: { mode: 'auto' as const } };
 
@@ -43,36 +42,21 @@ function text(result: unknown): string {
   return (result as { content: { text: string }[] }).content[0]!.text;
 }
 
-const modes = [
-  { mode: 'local signer', grantex: false },
-  { mode: 'Grantex', grantex: true },
-];
 
-describe.each(modes)('end to end ($mode): the MCP SDK v2 client (spec 2026-07-28) against the example MCP server', ({ grantex }) => {
-  let worker: RunningWorker;
-  let grantexService: RunningGrantex | undefined;
-  let mcpUrl: URL;
-  beforeAll(async () => {
-    grantexService = grantex ? await startFakeGrantex() : undefined;
-    worker = await startWorker(grantexService?.vars ?? {}, EXAMPLE);
-    mcpUrl = new URL(`${worker.url}/mcp`);
-  });
-  afterAll(async () => {
-    await worker?.dispose();
-    await grantexService?.dispose();
-  });
+describe.each(EXAMPLE_MODES)('end to end ($mode): the MCP SDK v2 client (spec 2026-07-28) against the example MCP server', ({ grantex }) => {
+  const example = exampleServer(grantex);
 
   it('connect → 401 → discovery → DCR → consent → tools on 2026-07-28; create_ticket with a read-only token → 403 → the client itself re-authorizes for the union of scopes, no refresh → the app finishes the redirect → the retried call succeeds', async () => {
-    const provider = new HeadlessOAuthProviderV2('http://127.0.0.1:53710/callback', { username: 'v2-user', upstreamConsent: grantex ? (url) => grantexService!.approve(url) : undefined });
+    const provider = new HeadlessOAuthProviderV2('http://127.0.0.1:53710/callback', { username: 'v2-user', upstreamConsent: grantex ? example.upstreamConsent : undefined });
     const tokenRequests = recordingTokenGrants();
-    const { client, transport } = await connect(mcpUrl, provider, tokenRequests.fetch);
+    const { client, transport } = await connect(example.mcpUrl, provider, tokenRequests.fetch);
     expect(tokenRequests.grantTypes).toEqual(['authorization_code']);
     expect(provider.authorizations).toBe(1);
     // v2 adds offline_access to the challenged scope: the AS offers it and the client registered for refresh_token.
     expect(provider.lastAuthorizationUrl!.searchParams.get('scope')).toBe('mcp:tools:read offline_access');
-    expect(provider.lastAuthorizationUrl!.searchParams.get('resource')).toBe(mcpUrl.href);
+    expect(provider.lastAuthorizationUrl!.searchParams.get('resource')).toBe(example.mcpUrl.href);
     expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
-    expect(decodeJwt(provider.saved!.access_token)).toMatchObject({ aud: mcpUrl.href, sub: 'v2-user', scp: ['mcp:tools:read', 'offline_access'] });
+    expect(decodeJwt(provider.saved!.access_token)).toMatchObject({ aud: example.mcpUrl.href, sub: 'v2-user', scp: ['mcp:tools:read', 'offline_access'] });
 
     const tools = await client.listTools();
     expect(tools.tools.map((t) => t.name).sort()).toEqual(['create_ticket', 'whoami']);
@@ -101,7 +85,7 @@ describe.each(modes)('end to end ($mode): the MCP SDK v2 client (spec 2026-07-28
 
   it('browser clients of 2026-07-28: the /mcp preflight allows Mcp-Method and Mcp-Name (SEP-2243) besides the MCP headers, and the 401 exposes WWW-Authenticate', async () => {
     const origin = 'https://app.example.com';
-    const preflight = await fetch(mcpUrl, {
+    const preflight = await fetch(example.mcpUrl, {
       method: 'OPTIONS',
       headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, content-type, mcp-method, mcp-name, mcp-protocol-version' },
     });
@@ -110,7 +94,7 @@ describe.each(modes)('end to end ($mode): the MCP SDK v2 client (spec 2026-07-28
     const allowed = preflight.headers.get('Access-Control-Allow-Headers')!.toLowerCase().split(/,\s*/);
     expect(allowed).toEqual(expect.arrayContaining(['authorization', 'content-type', 'mcp-method', 'mcp-name', 'mcp-protocol-version']));
 
-    const anonymous = await fetch(mcpUrl, { method: 'POST', headers: { Origin: origin, 'Content-Type': 'application/json', 'Mcp-Method': 'tools/list' }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' });
+    const anonymous = await fetch(example.mcpUrl, { method: 'POST', headers: { Origin: origin, 'Content-Type': 'application/json', 'Mcp-Method': 'tools/list' }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('Access-Control-Expose-Headers')).toContain('WWW-Authenticate');
   });

@@ -4,7 +4,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { UnauthorizedError, auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import { decodeJwt } from 'jose';
 import { HeadlessOAuthProvider } from './mcp-client-provider';
-import { startFakeGrantex, startWorker, type RunningGrantex, type RunningWorker } from './worker-server';
+import { EXAMPLE_MODES, exampleServer, startWorker, type RunningWorker } from './worker-server';
 
 const EXAMPLE = '.test-dist/example/index.js';
 
@@ -42,43 +42,27 @@ function text(result: unknown): string {
   return ((result as { content: { text: string }[] }).content[0]!).text;
 }
 
-/** The same journey with the embedded signer and with Grantex (a fake service over HTTP) as the grant authority. */
-const modes = [
-  { mode: 'local signer', grantex: false },
-  { mode: 'Grantex', grantex: true },
-];
 
-describe.each(modes)('end to end ($mode): the official MCP SDK client against a real MCP server protected by the co-located issuer', ({ grantex }) => {
-  let worker: RunningWorker;
-  let grantexService: RunningGrantex | undefined;
-  let mcpUrl: URL;
-  beforeAll(async () => {
-    grantexService = grantex ? await startFakeGrantex() : undefined;
-    worker = await startWorker(grantexService?.vars ?? {}, EXAMPLE);
-    mcpUrl = new URL(`${worker.url}/mcp`);
-  });
-  afterAll(async () => {
-    await worker?.dispose();
-    await grantexService?.dispose();
-  });
-  const upstreamConsent = (url: URL) => grantexService!.approve(url);
+describe.each(EXAMPLE_MODES)('end to end ($mode): the official MCP SDK client against a real MCP server protected by the co-located issuer', ({ grantex }) => {
+  const example = exampleServer(grantex);
+  const { upstreamConsent } = example;
 
   it('PR-2: an unauthenticated MCP request gets 401 with resource_metadata and scope, and no error code', async () => {
-    const res = await fetch(mcpUrl, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' });
+    const res = await fetch(example.mcpUrl, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' });
     expect(res.status).toBe(401);
-    expect(res.headers.get('WWW-Authenticate')).toBe(`Bearer resource_metadata="${worker.url}/.well-known/oauth-protected-resource/mcp", scope="mcp:tools:read"`);
+    expect(res.headers.get('WWW-Authenticate')).toBe(`Bearer resource_metadata="${example.url}/.well-known/oauth-protected-resource/mcp", scope="mcp:tools:read"`);
   });
 
   it('connect → 401 → PRM + AS discovery → DCR → consent → token → tools/list → tools/call; then 403 step-up: v1 refreshes (cannot widen scope) and gives up → the application re-authorizes with the wider scope → success', async () => {
     const provider = new HeadlessOAuthProvider('http://127.0.0.1:53690/callback', { username: 'e2e-user', upstreamConsent: grantex ? upstreamConsent : undefined });
     const tokenRequests = recordingTokenGrants();
-    const client = await connect(mcpUrl, provider, tokenRequests.fetch);
+    const client = await connect(example.mcpUrl, provider, tokenRequests.fetch);
     expect(provider.authorizations).toBe(1);
     // The MCP SDK v1 speaks 2025-11-25: the example answers it through the v2 SDK's stateless fallback.
     expect((client.transport as StreamableHTTPClientTransport).protocolVersion).toBe('2025-11-25');
     expect(provider.lastAuthorizationUrl!.searchParams.get('scope')).toBe('mcp:tools:read');
-    expect(provider.lastAuthorizationUrl!.searchParams.get('resource')).toBe(mcpUrl.href);
-    expect(decodeJwt(provider.saved!.access_token)).toMatchObject({ aud: mcpUrl.href, sub: 'e2e-user', scp: ['mcp:tools:read'] });
+    expect(provider.lastAuthorizationUrl!.searchParams.get('resource')).toBe(example.mcpUrl.href);
+    expect(decodeJwt(provider.saved!.access_token)).toMatchObject({ aud: example.mcpUrl.href, sub: 'e2e-user', scp: ['mcp:tools:read'] });
 
     const tools = await client.listTools();
     expect(tools.tools.map((t) => t.name).sort()).toEqual(['create_ticket', 'whoami']);
@@ -88,7 +72,7 @@ describe.each(modes)('end to end ($mode): the official MCP SDK client against a 
 
     // PR-3: the write tool answers 403 insufficient_scope listing every scope it needs. The SDK
     // first tries a refresh (which cannot widen the scope), then the user must consent again.
-    const stepUp = await fetch(mcpUrl, {
+    const stepUp = await fetch(example.mcpUrl, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', Authorization: `Bearer ${provider.saved!.access_token}` },
       body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'create_ticket', arguments: { title: 'x' } } }),
@@ -106,11 +90,11 @@ describe.each(modes)('end to end ($mode): the official MCP SDK client against a 
 
     // The application drops the narrow tokens and asks the user again, for the wider scope.
     provider.saved = undefined;
-    expect(await auth(provider, { serverUrl: mcpUrl, scope: 'mcp:tools:read mcp:tools:write' })).toBe('REDIRECT');
+    expect(await auth(provider, { serverUrl: example.mcpUrl, scope: 'mcp:tools:read mcp:tools:write' })).toBe('REDIRECT');
     expect(provider.authorizations).toBe(2);
     expect(provider.lastAuthorizationUrl!.searchParams.get('scope')).toBe('mcp:tools:read mcp:tools:write');
-    expect(await auth(provider, { serverUrl: mcpUrl, authorizationCode: provider.lastCode })).toBe('AUTHORIZED');
-    const wider = await connect(mcpUrl, provider);
+    expect(await auth(provider, { serverUrl: example.mcpUrl, authorizationCode: provider.lastCode })).toBe('AUTHORIZED');
+    const wider = await connect(example.mcpUrl, provider);
     const ticket = text(await wider.callTool({ name: 'create_ticket', arguments: { title: 'Printer on fire' } }));
     expect(ticket).toBe('Ticket "Printer on fire" opened for e2e-user.');
     expect(decodeJwt(provider.saved!.access_token).scp).toEqual(['mcp:tools:read', 'mcp:tools:write']);

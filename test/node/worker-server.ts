@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { createServer } from 'node:net';
 import { Miniflare } from 'miniflare';
 
@@ -108,5 +109,38 @@ export async function startFakeGrantex(options: FakeGrantexOptions = {}): Promis
       return target;
     },
     dispose: () => mf.dispose(),
+  };
+}
+
+/** The two grant authorities the example MCP server is tested with end to end. */
+export const EXAMPLE_MODES = [
+  { mode: 'local signer', grantex: false },
+  { mode: 'Grantex', grantex: true },
+];
+
+/**
+ * The example MCP server (the bundle global-setup built), alone or in Grantex mode against the fake
+ * over HTTP, started before and stopped after the tests of the calling describe block.
+ */
+export function exampleServer(grantex: boolean) {
+  let worker: RunningWorker | undefined;
+  let grantexService: RunningGrantex | undefined;
+  beforeAll(async () => {
+    grantexService = grantex ? await startFakeGrantex() : undefined;
+    worker = await startWorker(grantexService?.vars ?? {}, '.test-dist/example/index.js');
+  });
+  afterAll(async () => {
+    await worker?.dispose();
+    await grantexService?.dispose();
+  });
+  return {
+    get url(): string {
+      return worker!.url;
+    },
+    get mcpUrl(): URL {
+      return new URL(`${worker!.url}/mcp`);
+    },
+    /** Grantex mode: decide on the fake's consent page; returns where it sends the browser. */
+    upstreamConsent: (url: URL): Promise<URL> => grantexService!.approve(url),
   };
 }

@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
 import { env } from 'cloudflare:workers';
 import { createMcpAuth } from '../../src/create-mcp-auth';
-import { grantex } from '../../src/authority/grantex';
+import { grantex, type GrantexAuthorityOptions } from '../../src/authority/grantex';
 import { createGrantexClient } from '../../src/authority/grantex-client';
 import { customPrincipal } from '../../src/principal/custom';
 import type { AuditEvent } from '../../src/events';
 import type { McpAuthOptions } from '../../src/options';
-import { createFakeGrantex, fakeGrantexFetch, FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
+import { createFakeGrantex, fakeGrantexFetch, FAKE_GRANTEX_API_KEY, type FakeGrantex } from '../fixtures/fake-grantex/app';
 import { ISSUER, RESOURCE, form } from './helpers';
 
 /** Where the fake Grantex answers (its API and its consent pages). */
@@ -40,6 +40,22 @@ export interface GrantexSetupOptions {
   clock?: () => number;
 }
 
+/** The Grantex authority for a fake Grantex in this isolate, reached as GRANTEX with its first API key. */
+export function fakeGrantexAuthority(fake: FakeGrantex, agentId: string, extra: { maxRetries?: number } & Partial<GrantexAuthorityOptions> = {}) {
+  const fakeFetch = fakeGrantexFetch(fake);
+  const { maxRetries, ...rest } = extra;
+  return grantex({
+    client: createGrantexClient({ baseUrl: GRANTEX, apiKey: FAKE_GRANTEX_API_KEY, fetch: fakeFetch, sleep: async () => {}, ...(maxRetries !== undefined ? { maxRetries } : {}) }),
+    jwksUri: `${GRANTEX}/.well-known/jwks.json`,
+    consentOrigins: [GRANTEX],
+    agentId,
+    developerId: fake.control.developerId(),
+    tokenIssuer: fake.control.issuer,
+    fetch: fakeFetch,
+    ...rest,
+  });
+}
+
 /**
  * The authorization server in Grantex mode, talking to a fake Grantex in the same isolate, routed
  * at '/' of a Hono host (add host routes to `host`). `request` and `postForm` go to the host at the issuer.
@@ -59,21 +75,9 @@ export function grantexSetup(options: GrantexSetupOptions = {}) {
     log: false,
     onEvent: (e) => void events.push(e),
     principal: options.principal === 'known' ? customPrincipal(() => ({ id: 'carol' })) : undefined,
-    authority: grantex({
-      ...(options.apiBaseUrl
-        ? { baseUrl: options.apiBaseUrl, apiKey: FAKE_GRANTEX_API_KEY }
-        : {
-            client: createGrantexClient({ baseUrl: GRANTEX, apiKey: FAKE_GRANTEX_API_KEY, fetch: fakeFetch, sleep: async () => {}, maxRetries: options.maxRetries ?? 2 }),
-            jwksUri: `${GRANTEX}/.well-known/jwks.json`,
-            consentOrigins: [GRANTEX],
-          }),
-      agentId: agent.agentId,
-      developerId: fake.control.developerId(),
-      tokenIssuer: fake.control.issuer,
-      fetch: fakeFetch,
-      forwardAuditEvents: options.forwardAuditEvents,
-      introspection: options.introspection,
-    }),
+    authority: options.apiBaseUrl
+      ? grantex({ baseUrl: options.apiBaseUrl, apiKey: FAKE_GRANTEX_API_KEY, agentId: agent.agentId, developerId: fake.control.developerId(), tokenIssuer: fake.control.issuer, fetch: fakeFetch, forwardAuditEvents: options.forwardAuditEvents, introspection: options.introspection })
+      : fakeGrantexAuthority(fake, agent.agentId, { maxRetries: options.maxRetries ?? 2, forwardAuditEvents: options.forwardAuditEvents, introspection: options.introspection }),
   });
   const host = new Hono();
   host.route('/', auth.app);

@@ -9,10 +9,9 @@ import type { ClientRecord } from '../../src/storage/client-store';
 import { stateObjectName, stateObjectNames } from '../../src/storage/keys';
 import { bearerCredentials, clientPageRequest, revocationRequest } from '../../src/routes/operator';
 import { OAuthError } from '../../src/errors';
-import { grantex } from '../../src/authority/grantex';
-import { createGrantexClient } from '../../src/authority/grantex-client';
 import { customPrincipal } from '../../src/principal/custom';
-import { createFakeGrantex, fakeGrantexFetch, FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
+import { createFakeGrantex, FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
+import { GRANTEX, fakeGrantexAuthority } from './grantex-setup';
 import { bindings } from './foundation-helpers';
 import { call, consentForm, form, pkce } from './helpers';
 
@@ -240,22 +239,12 @@ describe("operator API: revoke a user's grants", () => {
   });
 
   it('Grantex mode: revoking a user also revokes each grant at Grantex (DELETE /v1/grants/{id})', async () => {
-    const GRANTEX = 'https://grantex.test';
     const fake = createFakeGrantex({ sandbox: true, consentBaseUrl: GRANTEX, apiKeys: [FAKE_GRANTEX_API_KEY] });
     const agent = fake.control.registerAgent({ name: 'MCP gateway' });
-    const fakeFetch = fakeGrantexFetch(fake);
     const app = operatorApp({
       scopes: ['mcp', 'offline_access'],
       principal: customPrincipal(() => ({ id: 'carol' })),
-      authority: grantex({
-        client: createGrantexClient({ baseUrl: GRANTEX, apiKey: FAKE_GRANTEX_API_KEY, fetch: fakeFetch, sleep: async () => {} }),
-        jwksUri: `${GRANTEX}/.well-known/jwks.json`,
-        consentOrigins: [GRANTEX],
-        agentId: agent.agentId,
-        developerId: fake.control.developerId(),
-        tokenIssuer: fake.control.issuer,
-        fetch: fakeFetch,
-      }),
+      authority: fakeGrantexAuthority(fake, agent.agentId),
     });
     const client = await app.register('Grantex client');
     const tokens = await app.tokensFor(client.client_id, 'carol');

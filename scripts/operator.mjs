@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The operator API of a running worker (local or deployed): clients, a user's grants, signing keys.
 // The secret comes from the OPERATOR_SECRET environment variable, never from the command line.
-import { parseArgs } from 'node:util';
+import { commandLine } from './lib/command-line.mjs';
 
 const USAGE = `usage: OPERATOR_SECRET=… node scripts/operator.mjs --issuer URL COMMAND
 
@@ -21,37 +21,17 @@ Environment:
 
 Exit status: 0 done, 1 the worker refused or failed, 2 wrong command line or environment.`;
 
-function usageError(message) {
-  console.error(`operator: ${message}\n\n${USAGE}`);
-  process.exit(2);
-}
-
 function failure(message) {
   console.error(`operator: ${message}`);
   process.exit(1);
 }
 
-let parsed;
-try {
-  parsed = parseArgs({
-    strict: true,
-    allowPositionals: true,
-    options: {
-      issuer: { type: 'string' },
-      'client-id': { type: 'string' },
-      sub: { type: 'string' },
-      force: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-  });
-} catch (err) {
-  usageError(err.message);
-}
-const { values, positionals } = parsed;
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const { values, positionals, usageError } = commandLine(
+  'operator',
+  USAGE,
+  { issuer: { type: 'string' }, 'client-id': { type: 'string' }, sub: { type: 'string' }, force: { type: 'boolean', default: false } },
+  { allowPositionals: true },
+);
 
 const command = positionals.join(' ');
 const COMMANDS = ['clients list', 'clients delete', 'grants revoke', 'keys rotate'];

@@ -4,7 +4,7 @@
 // The secret is printed once, to stderr; only its SHA-256 goes into the configuration.
 import { readFileSync } from 'node:fs';
 import { webcrypto as crypto } from 'node:crypto';
-import { parseArgs } from 'node:util';
+import { commandLine, LOOPBACK, webUrl } from './lib/command-line.mjs';
 import { base64url } from 'jose';
 
 const USAGE = `usage: node scripts/register-client.mjs --redirect URI [--redirect URI…] [options]
@@ -25,46 +25,18 @@ Examples:
   npx wrangler secret put CLIENTS < clients.json        (or CLIENTS = '…' in wrangler.toml [vars])
   node scripts/register-client.mjs --redirect http://127.0.0.1:3000/cb --public --append - < clients.json > next.json`;
 
-/** Ends with a message naming what is wrong; 2 = the command line or its input was wrong. */
-function fail(message) {
-  console.error(`register-client: ${message}\n\n${USAGE}`);
-  process.exit(2);
-}
+// A wrong command line or input ends with a message naming what is wrong, and exit status 2.
+const { values, usageError: fail } = commandLine('register-client', USAGE, {
+  name: { type: 'string' },
+  redirect: { type: 'string', multiple: true },
+  public: { type: 'boolean', default: false },
+  'auth-method': { type: 'string' },
+  'no-refresh': { type: 'boolean', default: false },
+  append: { type: 'string' },
+});
 
-let values;
-try {
-  ({ values } = parseArgs({
-    strict: true,
-    options: {
-      name: { type: 'string' },
-      redirect: { type: 'string', multiple: true },
-      public: { type: 'boolean', default: false },
-      'auth-method': { type: 'string' },
-      'no-refresh': { type: 'boolean', default: false },
-      append: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-  }));
-} catch (err) {
-  fail(err.message);
-}
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-
-const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
 if (!values.redirect?.length) fail('--redirect is required (the client\'s redirect URI)');
-for (const uri of values.redirect) {
-  let url;
-  try {
-    url = new URL(uri);
-  } catch {
-    fail(`--redirect "${uri}" is not an absolute URI`);
-  }
-  if (url.hash || uri.includes('#') || !(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.includes(url.hostname))))
-    fail(`--redirect "${uri}" must be https (or http on a loopback host) without a fragment`);
-}
+for (const uri of values.redirect) webUrl('--redirect', uri, fail);
 if (values.name !== undefined && (values.name.length === 0 || values.name.length > 200)) fail('--name must be 1 to 200 characters');
 if (values.public && values['auth-method'] !== undefined && values['auth-method'] !== 'none') fail('--public and --auth-method contradict each other: a public client has no secret');
 const method = values.public ? 'none' : (values['auth-method'] ?? 'client_secret_basic');

@@ -4,7 +4,7 @@
 // otherwise a URL to open in a browser), token, introspection, refresh and revocation.
 import { createServer } from 'node:http';
 import { webcrypto as crypto } from 'node:crypto';
-import { parseArgs } from 'node:util';
+import { commandLine, webUrl } from './lib/command-line.mjs';
 
 const USAGE = `usage: node scripts/smoke.mjs --issuer URL [options]
 
@@ -22,49 +22,19 @@ each step. Exit status 0 when every step passed, 1 when one failed, 2 for a wron
 The server must offer dynamic client registration (REGISTRATION not "off"); the client it
 registers redirects to a listener this script opens on 127.0.0.1.`;
 
-function usageError(message) {
-  console.error(`smoke: ${message}\n\n${USAGE}`);
-  process.exit(2);
-}
-
-let values;
-try {
-  ({ values } = parseArgs({
-    strict: true,
-    options: {
-      issuer: { type: 'string' },
-      resource: { type: 'string' },
-      scope: { type: 'string' },
-      user: { type: 'string', default: 'smoke-test' },
-      wait: { type: 'string', default: '300' },
-      help: { type: 'boolean', default: false },
-    },
-  }));
-} catch (err) {
-  usageError(err.message);
-}
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const { values, usageError } = commandLine('smoke', USAGE, {
+  issuer: { type: 'string' },
+  resource: { type: 'string' },
+  scope: { type: 'string' },
+  user: { type: 'string', default: 'smoke-test' },
+  wait: { type: 'string', default: '300' },
+});
 if (!values.issuer) usageError('--issuer is required (the server\'s ISSUER)');
-const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
-function checkUrl(name, value) {
-  let url;
-  try {
-    url = new URL(value);
-  } catch {
-    usageError(`${name} "${value}" is not an absolute URL`);
-  }
-  if (!(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.includes(url.hostname))) || url.hash)
-    usageError(`${name} "${value}" must be https (http only on localhost), without a fragment`);
-  return url;
-}
-const issuerUrl = checkUrl('--issuer', values.issuer);
+const issuerUrl = webUrl('--issuer', values.issuer, usageError);
 if (values.issuer.endsWith('/') || issuerUrl.search) usageError(`--issuer "${values.issuer}" must be the exact ISSUER: no trailing slash, no query`);
 const issuer = values.issuer;
 const resource = values.resource ?? `${issuer}/mcp`;
-checkUrl('--resource', resource);
+webUrl('--resource', resource, usageError);
 const waitSeconds = Number(values.wait);
 if (!Number.isInteger(waitSeconds) || waitSeconds < 1 || waitSeconds > 3600) usageError('--wait must be a whole number of seconds from 1 to 3600');
 if (!/^[\p{L}\p{N} ._@'-]{1,64}$/u.test(values.user)) usageError('--user must be 1 to 64 letters, digits, spaces or . _ @ \' -');

@@ -85,7 +85,7 @@ try {
     tarball = join(work, 'mcp-auth-edge.tgz');
     renameSync(join(work, packed.filename), tarball);
     const files = packed.files.map((file) => file.path);
-    const allowed = /^(dist\/.+\.(js|d\.ts)|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/;
+    const allowed = /^(dist\/.+\.(js|d\.ts)|scripts\/(cli|check-deploy-config|generate-signing-key|operator|register-client|smoke|lib\/command-line)\.mjs|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/;
     const stray = files.filter((file) => !allowed.test(file));
     check(stray.length === 0, `tarball holds files outside dist/ and the docs: ${stray.join(', ')}`);
     for (const file of ['LICENSE', 'CHANGELOG.md', 'README.md']) check(files.includes(file), `tarball misses ${file}`);
@@ -98,7 +98,7 @@ try {
     }
     return [
       `${packed.entryCount} files, ${(packed.size / 1024).toFixed(1)} KiB packed, ${(packed.unpackedSize / 1024).toFixed(1)} KiB unpacked`,
-      `only dist/*.js, dist/*.d.ts, README.md, LICENSE, CHANGELOG.md, package.json; every export target present, types condition first`,
+      `only dist/*.js, dist/*.d.ts, the operator scripts, README.md, LICENSE, CHANGELOG.md, package.json; every export target present, types condition first`,
     ];
   });
 
@@ -121,6 +121,18 @@ try {
   await step('(a) plain node imports /verify and /express and protects an Express route', async () => {
     const { stdout } = await run(process.execPath, ['protect.mjs'], { cwd: nodeDir, timeoutMs: 30_000 });
     return stdout.trimEnd().split('\n').map((line) => line.trim());
+  });
+
+  await step('(a) the mcp-auth-edge command from the installed package: --help, a signing key, a client record', async () => {
+    const cli = (...args) => run('npx', ['--no-install', 'mcp-auth-edge', ...args], { cwd: nodeDir, timeoutMs: 30_000 });
+    const help = (await cli('--help')).stdout;
+    for (const command of ['generate-signing-key', 'register-client', 'check-deploy', 'smoke', 'operator']) check(help.includes(command), `mcp-auth-edge --help does not list ${command}`);
+    const key = JSON.parse((await cli('generate-signing-key', 'ES256')).stdout.trim().split('\n').find((line) => line.startsWith('{')));
+    check(key.kty === 'EC' && key.crv === 'P-256' && typeof key.d === 'string', 'generate-signing-key ES256 printed no private EC key');
+    const clients = JSON.parse((await cli('register-client', '--redirect', 'https://app.example/callback', '--public')).stdout.trim().split('\n').find((line) => line.startsWith('[')));
+    check(Array.isArray(clients) && clients[0].redirect_uris[0] === 'https://app.example/callback', 'register-client printed no CLIENTS array');
+    for (const command of ['smoke', 'operator']) check((await cli(command, '--help')).stdout.includes('usage:'), `mcp-auth-edge ${command} --help printed no usage`);
+    return 'npx mcp-auth-edge: --help lists the five commands; generate-signing-key ES256 and register-client --public print usable values; smoke and operator print their usage';
   });
 
   await step('(b) strict TypeScript consumer (NodeNext, strict, exactOptionalPropertyTypes, no skipLibCheck)', async () => {

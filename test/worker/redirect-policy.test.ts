@@ -114,7 +114,7 @@ function isTrustedHost(hostname: string): boolean {
 }
 
 describe('RFC 3986 §3 / RFC 9700 §4.1.3: redirect policy matches what the browser is sent to', () => {
-  it('RFC 9700 §4.1.3: the review pattern refuses the backslash trick, whose target host is evil.example', () => {
+  it('RFC 9700 §4.1.3: a subdomain pattern refuses the backslash trick, whose target host is evil.example', () => {
     expect(new URL(BACKSLASH_TRICK).hostname).toBe('evil.example');
     expect(isAllowedByPolicy(BACKSLASH_TRICK, [SUBDOMAIN_PATTERN])).toBe(false);
   });

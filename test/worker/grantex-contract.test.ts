@@ -3,12 +3,8 @@
  * test/fixtures/fake-grantex/contract.ts), plus the fake's own fault injection.
  *
  * The cases take a `ContractTarget` ({baseUrl, publicBaseUrl, fetch, apiKey, agentId, …}). Here
- * `contractTarget()` builds one on a fresh fake per case. To check a real service, run the same
- * cases from node (the worker pool cannot reach loopback): start the reference service as in
- * /work/shared/grantex-reference-service.md (live key, sandbox key, a second developer from
- * POST /v1/signup, one agent each registered with `agentScopes`), then
- * `for (const c of contractCases) if (!c.needsClock) await c.run(target)` with the global fetch,
- * running the `exhausts` cases last and pausing a minute between cases when limits bite.
+ * `contractTarget()` builds one on a fresh fake per case. A real service is checked with the same
+ * cases from node (the worker pool cannot reach loopback): `node scripts/grantex-contract-run.mjs`.
  */
 import { describe, expect, it } from 'vitest';
 import {

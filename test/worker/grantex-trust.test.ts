@@ -9,7 +9,7 @@ import { GRANTEX, STRANGER_API_KEY, grantexSetup as sharedGrantexSetup, type Gra
 
 /**
  * One Grantex service signs every developer's grant tokens with one key and one `iss`, and
- * `audience` and `principalId` at `/v1/authorize` are free-form (grantex-contract.md, "trust"):
+ * `audience` and `principalId` at `/v1/authorize` are free-form (docs/grantex.md, "Grant tokens and trust"):
  * a valid signature, issuer and audience say nothing about whose grant it is.
  */
 function setup() {

@@ -12,7 +12,7 @@ import { authorizationServerMetadata, protectedResourceDocuments } from './route
 import { registerClient } from './routes/register.js';
 import { decideConsent, finishUpstreamConsent, misdirectedPage, showConsent } from './routes/authorize.js';
 import { createMisdirectedWarning, issuerOriginOnly } from './routes/issuer-origin.js';
-import { upstreamCallbackPath } from './routes/upstream.js';
+import { upstreamCallbackPath } from './authority/grantex/authorization.js';
 import { issueToken } from './routes/token.js';
 import { introspectToken } from './routes/introspect.js';
 import { revokeToken } from './routes/revoke.js';

@@ -4,7 +4,7 @@ import type { RateLimitOptions } from './rate-limit/limits.js';
 import type { ClientRecord } from './storage/client-store.js';
 import { cloudflareAccess } from './principal/cloudflare-access.js';
 import { developmentSignIn } from './principal/development.js';
-import { grantex, type GrantexAuthority } from './authority/grantex.js';
+import { grantex, type GrantexAuthority } from './authority/grantex/config.js';
 
 /** wrangler `[vars]` and secrets read by the stand-alone worker (README "Configuration"). */
 export interface WorkerEnv {

@@ -1,7 +1,7 @@
 import { errorFields, log } from './log.js';
 import type { AuditEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
-import type { GrantexAuthority } from './authority/grantex.js';
+import type { GrantexAuthority } from './authority/grantex/config.js';
 
 export type EmitEvent = (event: AuditEvent) => Promise<void>;
 

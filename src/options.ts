@@ -4,7 +4,7 @@ import { CLIENT_KEYED_ENDPOINTS, type RateLimitOptions } from './rate-limit/limi
 import { clientAddressReader, isClientAddressSource, type ClientAddressReader, type ClientAddressSource } from './rate-limit/client-address.js';
 import type { AuditEvent, RevocationEvent, TokenIssuedEvent } from './events.js';
 import type { SigningAlgorithm } from './tokens/signing-keys.js';
-import type { GrantexAuthority } from './authority/grantex.js';
+import type { GrantexAuthority } from './authority/grantex/config.js';
 import type { RefreshTokenPolicy } from './grants/authorization-code.js';
 import type { ClientMetadataDocumentOptions } from './storage/client-metadata-documents.js';
 import { checkRedirectUriSyntax, isLoopbackHost } from './protocol/redirect-uri.js';

@@ -17,7 +17,7 @@ import { isClientIdUrl } from '../storage/client-metadata-documents.js';
 import { signConsentRequest, verifyConsentRequest } from '../tokens/consent-request.js';
 import type { ResolvedOptions } from '../options.js';
 import { approvedGrant } from '../grants/grant-record.js';
-import { startUpstreamAuthorization, upstreamCallback } from './upstream.js';
+import { startUpstreamAuthorization, upstreamCallback } from '../authority/grantex/authorization.js';
 
 const CONSENT_TTL_SECONDS = 600;
 

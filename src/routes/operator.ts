@@ -6,7 +6,7 @@ import { sha256, timingSafeEqual } from '../crypto.js';
 import { isStorableClientId, issuerKey } from '../storage/keys.js';
 import type { ClientRecord } from '../storage/client-store.js';
 import type { GrantRecord } from '../grants/grant-record.js';
-import { revokeUpstreamGrant } from '../authority/grantex-tokens.js';
+import { revokeUpstreamGrant } from '../authority/grantex/tokens.js';
 import { log } from '../log.js';
 import { defer } from '../services.js';
 

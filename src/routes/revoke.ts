@@ -3,8 +3,8 @@ import { authenticatedClient, readForm } from './http.js';
 import { defer, type Services } from '../services.js';
 import { lookupToken, tokenParameter, type TokenLookup } from '../tokens/lookup.js';
 import { OAuthError } from '../errors.js';
-import { GrantexError } from '../authority/grantex-client.js';
-import { upstreamError } from '../authority/grantex.js';
+import { GrantexError } from '../authority/grantex/client.js';
+import { upstreamError } from '../authority/grantex/config.js';
 import type { GrantRecord } from '../grants/grant-record.js';
 
 /** POST /revoke (RFC 7009 §2): 200 whatever the token, so nothing is learnt from the answer. */

@@ -9,7 +9,7 @@ import { grantIdOf } from '../storage/keys.js';
 import type { GrantOutcome } from '../storage/state-object.js';
 import type { GrantRecord } from '../grants/grant-record.js';
 import { accessTokenClaims, signAccessToken } from '../tokens/access-token.js';
-import { exchangeGrantexCode, refreshGrantex, revokeUpstreamGrant, type IssuedTokens } from '../authority/grantex-tokens.js';
+import { exchangeGrantexCode, refreshGrantex, revokeUpstreamGrant, type IssuedTokens } from '../authority/grantex/tokens.js';
 
 const INVALID_CODE = 'The authorization code is invalid, expired or already used.';
 const INVALID_REFRESH = 'The refresh token is invalid, expired or revoked.';

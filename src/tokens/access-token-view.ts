@@ -2,7 +2,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { LoadedKeys } from '../services.js';
 import type { McpAuthState } from '../storage/state-object.js';
 import { readOwnAccessToken } from './access-token.js';
-import { readGrantToken } from '../authority/grantex.js';
+import { readGrantToken } from '../authority/grantex/config.js';
 import { createTokenVerifier } from '../verify/index.js';
 
 /** What introspection and revocation need to know about a valid access token. */

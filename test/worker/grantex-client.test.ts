@@ -12,7 +12,7 @@ import {
   parseRetryAfter,
   type GrantexApi,
   type GrantexClientOptions,
-} from '../../src/authority/grantex-client.js';
+} from '../../src/authority/grantex/client.js';
 import {
   FAKE_GRANTEX_API_KEY,
   base64url,

@@ -1,7 +1,7 @@
 // Grantex consent on its real origin: the consent URL Grantex returns is followed only on the
 // configured consent origins, and our consent form's CSP form-action allows exactly those.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { grantex } from '../../src/authority/grantex';
+import { grantex } from '../../src/authority/grantex/config';
 import { grantexFromEnv, type WorkerEnv } from '../../src/env';
 import { ISSUER, REDIRECT, authorizeUrl, consentForm, pkce, registerClient } from './helpers';
 import { GRANTEX, grantexSetup } from './grantex-setup';

@@ -3,7 +3,7 @@ import { decodeJwt } from 'jose';
 import { RESOURCE, ISSUER, authorizeUrl, clientAuth, consentForm, pkce, postForm, registerClient, tokensFor, type RegisteredClient } from './helpers';
 import { GRANTEX, grantexSetup, type GrantexSetup } from './grantex-setup';
 import { createFakeGrantex, FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
-import { grantex } from '../../src/authority/grantex';
+import { grantex } from '../../src/authority/grantex/config';
 import { consentRedirect } from '../fixtures/fake-grantex/consent';
 
 /** Our consent page → Grantex's consent page → Approve → our callback → our code. */

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { env } from 'cloudflare:workers';
 import { createMcpAuth } from '../../src/create-mcp-auth';
-import { grantex, type GrantexAuthorityOptions } from '../../src/authority/grantex';
-import { createGrantexClient } from '../../src/authority/grantex-client';
+import { grantex, type GrantexAuthorityOptions } from '../../src/authority/grantex/config';
+import { createGrantexClient } from '../../src/authority/grantex/client';
 import { customPrincipal } from '../../src/principal/custom';
 import type { AuditEvent } from '../../src/events';
 import type { McpAuthOptions } from '../../src/options';

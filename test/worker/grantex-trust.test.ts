@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { requireMcpAuth } from '../../src/middleware/hono';
 import { createTokenVerifier, verifyAccessToken, type McpGrant } from '../../src/verify/index';
-import { grantex } from '../../src/authority/grantex';
+import { grantex } from '../../src/authority/grantex/config';
 import { FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
 import { RESOURCE, authorizeUrl, pkce, registerClient } from './helpers';
 import { GRANTEX, STRANGER_API_KEY, grantexSetup as sharedGrantexSetup, type GrantexSetup } from './grantex-setup';

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Hono } from 'hono';
 import { env, exports } from 'cloudflare:workers';
 import { createMcpAuth } from '../../src/create-mcp-auth';
-import { grantex } from '../../src/authority/grantex';
+import { grantex } from '../../src/authority/grantex/config';
 import { developmentSignIn } from '../../src/principal/development';
 import { customPrincipal } from '../../src/principal/custom';
 import { ISSUER, RESOURCE, authorizeUrl, call, consentForm, form, freshAddress, pkce, registerClient, type RegisteredClient } from './helpers';

@@ -1,14 +1,14 @@
 import { getCookie, setCookie } from 'hono/cookie';
-import { noStoreRedirect, type AppContext } from './http.js';
-import { OAuthError } from '../errors.js';
-import { randomToken, seal, sha256, unseal } from '../crypto.js';
-import { s256 } from '../protocol/pkce.js';
-import { authorizationResponseUrl, type AuthorizationRequest } from '../protocol/authorization-request.js';
-import type { Principal } from '../principal/types.js';
-import { grantIdOf } from '../storage/keys.js';
-import { checkConsentUrl, upstreamError, type GrantexAuthority } from '../authority/grantex.js';
-import { GrantexError } from '../authority/grantex-client.js';
-import { approvedGrant } from '../grants/grant-record.js';
+import { noStoreRedirect, type AppContext } from '../../routes/http.js';
+import { OAuthError } from '../../errors.js';
+import { randomToken, seal, sha256, unseal } from '../../crypto.js';
+import { s256 } from '../../protocol/pkce.js';
+import { authorizationResponseUrl, type AuthorizationRequest } from '../../protocol/authorization-request.js';
+import type { Principal } from '../../principal/types.js';
+import { grantIdOf } from '../../storage/keys.js';
+import { checkConsentUrl, upstreamError, type GrantexAuthority } from './config.js';
+import { GrantexError } from './client.js';
+import { approvedGrant } from '../../grants/grant-record.js';
 
 /** How long a user has for the upstream consent. */
 const UPSTREAM_CONSENT_SECONDS = 600;

@@ -11,7 +11,7 @@
  *   leave the outcome unknown: they are retried only for reads and revocations, which are safe to
  *   repeat. A code exchange, a refresh or a new authorization is not retried then — Grantex ignores
  *   `Idempotency-Key` and codes and refresh tokens are single-use, so the caller settles the outcome
- *   (`GrantexError.outcomeUnknown`, src/authority/grantex-tokens.ts). Other statuses are not retried;
+ *   (`GrantexError.outcomeUnknown`, src/authority/grantex/tokens.ts). Other statuses are not retried;
  * - each attempt has its own timeout;
  * - redirects are never followed (`redirect: 'manual'`, any 3xx is an error): the API key must not
  *   travel to a host the caller did not configure (SSRF hygiene);

@@ -1,11 +1,11 @@
-import { OAuthError } from '../errors.js';
-import { seal, sha256, unseal } from '../crypto.js';
-import { errorFields, log } from '../log.js';
-import type { Services } from '../services.js';
-import type { GrantRecord } from '../grants/grant-record.js';
-import { GrantexError, type GrantexTokenResponse } from './grantex-client.js';
-import { grantTokenFacts, secondsUntil, upstreamError, type GrantexAuthority } from './grantex.js';
-import { upstreamCallbackUrl } from '../routes/upstream.js';
+import { OAuthError } from '../../errors.js';
+import { seal, sha256, unseal } from '../../crypto.js';
+import { errorFields, log } from '../../log.js';
+import type { Services } from '../../services.js';
+import type { GrantRecord } from '../../grants/grant-record.js';
+import { GrantexError, type GrantexTokenResponse } from './client.js';
+import { grantTokenFacts, secondsUntil, upstreamError, type GrantexAuthority } from './config.js';
+import { upstreamCallbackUrl } from './authorization.js';
 
 /** What a grant produced, whoever signed it. */
 export interface IssuedTokens {

@@ -1,9 +1,9 @@
-import { errorFields, log } from '../log.js';
+import { errorFields, log } from '../../log.js';
 import { decodeJwt } from 'jose';
-import { OAuthError } from '../errors.js';
-import { createGrantexClient, GrantexError, type GrantexApi, type GrantexTokenResponse } from './grantex-client.js';
-import { TokenVerificationError, type McpGrant, type TokenVerifier, type VerifyOptions } from '../verify/index.js';
-import { isLoopbackHost } from '../protocol/redirect-uri.js';
+import { OAuthError } from '../../errors.js';
+import { createGrantexClient, GrantexError, type GrantexApi, type GrantexTokenResponse } from './client.js';
+import { TokenVerificationError, type McpGrant, type TokenVerifier, type VerifyOptions } from '../../verify/index.js';
+import { isLoopbackHost } from '../../protocol/redirect-uri.js';
 
 export interface GrantexAuthorityOptions {
   /** A client with the `@grantex/sdk` method shapes; or give `baseUrl` + `apiKey`. */

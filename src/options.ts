@@ -9,6 +9,7 @@ import type { RefreshTokenPolicy } from './grants/authorization-code.js';
 import type { ClientMetadataDocumentOptions } from './storage/client-metadata-documents.js';
 import { checkRedirectUriSyntax, isLoopbackHost } from './protocol/redirect-uri.js';
 import { OAuthError } from './errors.js';
+import { resolveLogger, silentLogger, type Logger } from './log.js';
 import { isStorableClientId } from './storage/keys.js';
 import { developmentSignIn } from './principal/development.js';
 
@@ -85,7 +86,16 @@ export interface McpAuthOptions {
   onRevocation?: (event: RevocationEvent) => void | Promise<void>;
   /** Every audit event (issuance, refresh, revocation, replay, rate limiting). */
   onEvent?: (event: AuditEvent) => void | Promise<void>;
-  /** Structured log sink; default: one JSON line per event on the console. `false` silences it. */
+  /**
+   * Receives every line the library writes (level, constant message, fields): audit events,
+   * unexpected errors, operator warnings. Default: one JSON line per call on the console;
+   * `false` writes nothing.
+   */
+  logger?: Logger | false;
+  /**
+   * @deprecated Use `logger` (and `onEvent` for audit events). `false` is `logger: false`; a
+   * function receives the audit events instead of the logger.
+   */
   log?: ((event: AuditEvent) => void) | false;
   /** Seconds since the epoch; replace it only in tests. */
   clock?: () => number;
@@ -121,6 +131,9 @@ export interface ResolvedOptions {
   bindings: { clients: string; state: string };
   /** The operator API's secret; undefined: the operator API is not served. */
   operatorSecret?: string;
+  /** Where every line of this instance goes (`logger`, or `log: false`). */
+  logger: Logger;
+  /** `log` is always set: the audit sink, or `false` when nothing is logged. */
   hooks: Pick<McpAuthOptions, 'onTokenIssued' | 'onRevocation' | 'onEvent' | 'log'>;
   /** True on http loopback issuers: cookies cannot be `Secure` there. */
   insecureLoopback: boolean;
@@ -243,6 +256,7 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
   if (!isClientAddressSource(clientAddress)) fail('clientAddress must be "auto", "cloudflare", { header: "<header name>" } or a function of the request');
 
   const basePath = issuerUrl.pathname === '/' ? '' : issuerUrl.pathname;
+  const logger = resolveLogger(options.log === false ? false : options.logger);
   return {
     issuer: options.issuer,
     issuerUrl,
@@ -271,10 +285,18 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
     authority: options.authority,
     bindings: { clients: options.bindings?.clients ?? 'MCP_AUTH_CLIENTS', state: options.bindings?.state ?? 'MCP_AUTH_STATE' },
     operatorSecret,
-    hooks: { onTokenIssued: options.onTokenIssued, onRevocation: options.onRevocation, onEvent: options.onEvent, log: options.log },
+    logger,
+    hooks: { onTokenIssued: options.onTokenIssued, onRevocation: options.onRevocation, onEvent: options.onEvent, log: auditLog(options.log, logger) },
     insecureLoopback: issuerUrl.protocol === 'http:',
     clock: options.clock ?? (() => Math.floor(Date.now() / 1000)),
   };
+}
+
+/** The audit-event sink: a `log` function, else one logger line per event; `false` when silenced. */
+function auditLog(option: McpAuthOptions['log'], logger: Logger): ((event: AuditEvent) => void) | false {
+  if (typeof option === 'function') return option;
+  if (option === false || logger === silentLogger) return false;
+  return (event) => logger.info('audit event', { ...event });
 }
 
 const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'EdDSA', 'RS256'];

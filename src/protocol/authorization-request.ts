@@ -16,10 +16,8 @@ export interface AuthorizationRequest {
 }
 
 /** An error that must not be sent to the redirect URI: shown as a page instead (OAuth 2.1 §4.1.2.1). */
-export class UntrustedRedirectError extends Error {
-  constructor(readonly description: string) {
-    super(description);
-  }
+function untrustedRedirect(description: string): OAuthError {
+  return new OAuthError('invalid_request', description, { redirect: false });
 }
 
 const MAX_STATE = 1024;
@@ -33,13 +31,13 @@ export function checkClientAndRedirect(
   client: ClientRecord | undefined,
   allowedRedirectUris: readonly (string | RegExp)[] | undefined,
 ): string {
-  if (!params.get('client_id')) throw new UntrustedRedirectError('The request has no client_id.');
-  if (!client) throw new UntrustedRedirectError('This application is not registered with the authorization server.');
+  if (!params.get('client_id')) throw untrustedRedirect('The request has no client_id.');
+  if (!client) throw untrustedRedirect('This application is not registered with the authorization server.');
   const requested = params.get('redirect_uri');
   // OAuth 2.1 §4.1.1: redirect_uri may be omitted only when exactly one is registered.
-  if (!requested && client.redirect_uris.length !== 1) throw new UntrustedRedirectError('The request has no redirect_uri.');
+  if (!requested && client.redirect_uris.length !== 1) throw untrustedRedirect('The request has no redirect_uri.');
   const registered = requested ? matchRedirectUri(requested, client.redirect_uris) : client.redirect_uris[0]!;
-  if (!registered) throw new UntrustedRedirectError('The redirect_uri does not match any redirect URI registered for this application.');
+  if (!registered) throw untrustedRedirect('The redirect_uri does not match any redirect URI registered for this application.');
   const target = requested || registered;
   // RFC 9700 §4.1.3: whatever the source of the registration (a record stored before these
   // checks, a configured client, a metadata document), the browser is only sent to a valid
@@ -47,11 +45,11 @@ export function checkClientAndRedirect(
   try {
     checkRedirectUriSyntax(target);
   } catch (err) {
-    if (err instanceof OAuthError) throw new UntrustedRedirectError(err.description ?? 'The redirect_uri is not a valid redirect URI.');
+    if (err instanceof OAuthError) throw untrustedRedirect(err.description ?? 'The redirect_uri is not a valid redirect URI.');
     throw err;
   }
   if (!isAllowedByPolicy(registered, allowedRedirectUris))
-    throw new UntrustedRedirectError('The redirect_uri is not allowed by the redirect URI policy of this server.');
+    throw untrustedRedirect('The redirect_uri is not allowed by the redirect URI policy of this server.');
   return target;
 }
 

@@ -7,7 +7,6 @@ import {
   authorizationResponseUrl,
   checkAuthorizationRequest,
   checkClientAndRedirect,
-  UntrustedRedirectError,
   type AuthorizationRequest,
 } from '../protocol/authorization-request.js';
 import { isLoopbackHost } from '../protocol/redirect-uri.js';
@@ -83,7 +82,8 @@ export async function showConsent(c: AppContext): Promise<Response> {
     client = clientId ? await services.clients.get(clientId) : undefined;
     redirectUri = checkClientAndRedirect(params, client, options.allowedRedirectUris);
   } catch (err) {
-    if (err instanceof UntrustedRedirectError || err instanceof OAuthError) return errorPage(c, nonce, err instanceof OAuthError ? err.description ?? err.code : err.description);
+    // OAuth 2.1 §4.1.2.1: until the client and its redirect URI are trusted, errors are a page.
+    if (err instanceof OAuthError) return errorPage(c, nonce, err.description ?? err.code);
     throw err;
   }
 

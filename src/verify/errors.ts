@@ -1,3 +1,5 @@
+import type { OAuthErrorCode } from '../errors.js';
+
 /**
  * Why a token was rejected. Closed union (house style): adapters map every code to a response.
  * `jwks_unavailable` and `revocation_unavailable` mean "could not decide" (503, retry later),
@@ -27,6 +29,12 @@ export type VerifyErrorCode =
  * underlying jose or network error, if any, is in `cause` and must only be logged.
  */
 export class TokenVerificationError extends Error {
+  /**
+   * The RFC 6750 §3.1 error code this failure is answered with, from the project's one union of
+   * error codes: `invalid_token`, or `temporarily_unavailable` when no decision was reached.
+   */
+  readonly error: Extract<OAuthErrorCode, 'invalid_token' | 'temporarily_unavailable'>;
+
   constructor(
     readonly code: VerifyErrorCode,
     message: string,
@@ -34,6 +42,7 @@ export class TokenVerificationError extends Error {
   ) {
     super(message, options);
     this.name = 'TokenVerificationError';
+    this.error = this.unavailable ? 'temporarily_unavailable' : 'invalid_token';
   }
 
   /** True when the verifier could not reach a decision (JWKS or introspection down): answer 503, not 401. */

@@ -6,11 +6,13 @@ import { decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWSH
 import { canonicalResource } from '../protocol/resource.js';
 import { createVerifiedTokenCache, type VerifiedTokenCache } from './cache.js';
 import { TokenVerificationError } from './errors.js';
-import { localKeySource, remoteKeySource, type KeySource } from './keys.js';
+import { KeyFunctionFailure, localKeySource, remoteKeySource, type KeySource } from './keys.js';
+import { errorFields, resolveLogger, type Logger } from '../log.js';
 
 export { TokenVerificationError, type VerifyErrorCode } from './errors.js';
 export { introspectionRevocationCheck, type IntrospectionRevocationCheckOptions } from './introspection.js';
 export { createScopeMatcher, type ScopeHierarchy } from './scopes.js';
+export type { Logger, LogFields } from '../log.js';
 
 /**
  * The same shape whether the token came from the local signer or from Grantex. A remembered
@@ -110,6 +112,11 @@ export interface VerifyOptions {
    * Tokens longer than 8 KiB are never remembered.
    */
   verifiedTokenCacheSize?: number;
+  /**
+   * Receives every line the verifier writes (a JWKS or revocation check that could not be
+   * reached); default one JSON line on the console, `false` writes nothing.
+   */
+  logger?: Logger | false;
 }
 
 export type TokenVerifier = (token: string) => Promise<McpGrant>;
@@ -140,6 +147,7 @@ interface Config {
   agent?: string;
   developer?: string;
   cache?: VerifiedTokenCache;
+  logger: Logger;
 }
 
 /**
@@ -229,6 +237,7 @@ function resolveConfig(options: VerifyOptions): Config {
     agent,
     developer,
     jose: { algorithms, issuer, requiredClaims, clockTolerance: tolerance },
+    logger: resolveLogger(options.logger),
   };
 }
 
@@ -243,6 +252,17 @@ function canonicalAudience(audience: string): string | undefined {
 }
 
 async function verifyWithConfig(token: string, config: Config): Promise<McpGrant> {
+  try {
+    return await verifyOnce(token, config);
+  } catch (err) {
+    // No decision (keys or revocation status unreachable): the operator needs the cause, the client never sees it.
+    if (err instanceof TokenVerificationError && err.unavailable)
+      config.logger.warn('access token could not be verified', { reason: err.code, ...errorFields(err.cause) });
+    throw err;
+  }
+}
+
+async function verifyOnce(token: string, config: Config): Promise<McpGrant> {
   const { cache } = config;
   // Read before verifying: a key set replaced meanwhile must not vouch for this verification.
   const keySet = cache && config.keys.currentSet();
@@ -309,6 +329,8 @@ function checkHeader(header: JWSHeaderParameters, profile: Config['profile'], al
  */
 function classify(token: string, err: unknown, config: Config): TokenVerificationError {
   if (err instanceof TokenVerificationError) return err;
+  // A key function's own failure (a bug) says nothing about the token: it is the caller's error.
+  if (err instanceof KeyFunctionFailure) throw err.cause;
   let header: JWSHeaderParameters;
   try {
     header = decodeProtectedHeader(token);
@@ -387,9 +409,11 @@ function toVerificationError(err: unknown): TokenVerificationError {
     return fail('malformed', `The access token has an invalid ${err.claim} claim`);
   }
   if (err instanceof errors.JOSEError) return fail('malformed', 'The access token is not a well-formed JWT');
-  // A custom key function rejected the key/algorithm pairing (e.g. an RSA token for an EC key):
-  // never a 500 for a bad token. Throw a TokenVerificationError from `keys` to signal outages.
-  return fail('invalid_signature', 'The access token signature is invalid');
+  // jose refused the key a key function returned for this token's algorithm (e.g. an RSA token
+  // for an EC key; jose throws TypeError): never a 500 for a bad token. Throw a
+  // TokenVerificationError from `keys` to signal outages. Anything else is a bug: rethrown.
+  if (err instanceof TypeError || (typeof DOMException !== 'undefined' && err instanceof DOMException)) return fail('invalid_signature', 'The access token signature is invalid');
+  throw err;
 }
 
 function invalidClaim(claim: string): TokenVerificationError {

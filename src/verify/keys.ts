@@ -18,9 +18,33 @@ const noRefresh = async () => false;
 const unknownSet = () => undefined;
 const localSets = new WeakMap<JSONWebKeySet, JWTVerifyGetKey>();
 
+/**
+ * A key function failed in a way that says nothing about the token (a bug, a TypeError): carried
+ * through jose to the verifier, which rethrows `cause` instead of calling the token bad.
+ */
+export class KeyFunctionFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super('The key function failed', { cause });
+  }
+}
+
+/** A key function's own verdicts: ours (e.g. `jwks_unavailable`) and jose's (no matching key). */
+function isVerdict(err: unknown): boolean {
+  return err instanceof TokenVerificationError || err instanceof errors.JOSEError;
+}
+
 /** A local key function or JWK Set (e.g. the co-located signer's public keys). Built once per set object. */
 export function localKeySource(keys: JWTVerifyGetKey | JSONWebKeySet): KeySource {
-  if (typeof keys === 'function') return { getKey: keys, refresh: noRefresh, currentSet: unknownSet };
+  if (typeof keys === 'function') {
+    const getKey: JWTVerifyGetKey = async (header, token) => {
+      try {
+        return await keys(header, token);
+      } catch (err) {
+        throw isVerdict(err) ? err : new KeyFunctionFailure(err);
+      }
+    };
+    return { getKey, refresh: noRefresh, currentSet: unknownSet };
+  }
   let getKey = localSets.get(keys);
   if (!getKey) localSets.set(keys, (getKey = createLocalJWKSet(keys)));
   return { getKey, refresh: noRefresh, currentSet: () => keys };

@@ -4,6 +4,7 @@ import type { ResolvedOptions } from './options.js';
 import { KvClientStore, withBoundedClientIds, withStaticClients, type ClientStore } from './storage/client-store.js';
 import { withClientMetadataDocuments } from './storage/client-metadata-documents.js';
 import type { McpAuthState } from './storage/state-object.js';
+import type { ConsentUse, GrantStore, RateLimitBucket, SigningKeyStore, UpstreamGrantStore, UpstreamLinkStore, UserGrantIndex } from './storage/stores.js';
 import { stateObjectName, stateObjectNames } from './storage/keys.js';
 import { keyFromSecret, toKeySet, type SigningKeySet, type StoredSigningKey } from './tokens/signing-keys.js';
 import { deriveConsentKeys } from './tokens/consent-request.js';
@@ -11,28 +12,38 @@ import { createEventSink, type EmitEvent } from './events-sink.js';
 import { createAccessTokenReader, type AccessTokenReader } from './tokens/access-token-view.js';
 import type { GrantRecord } from './grants/grant-record.js';
 
-/** Everything a route needs, built from the options and the request's bindings. */
+/**
+ * Everything a route needs, built from the options and the request's bindings. Storage is reached
+ * through one typed seam per kind of instance (src/storage/stores.ts, each with its atomicity
+ * contract), never through the Durable Object stub itself.
+ */
 export interface Services {
   options: ResolvedOptions;
   clients: ClientStore;
-  grant(grantId: string): DurableObjectStub<McpAuthState>;
+  /**
+   * One grant's instance. It also answers the Grantex methods (`UpstreamGrantStore`) until the
+   * Grantex code calls them through `upstreamGrant`.
+   */
+  grant(grantId: string): GrantStore & UpstreamGrantStore;
+  /** Grantex mode: the upstream part of one grant's instance (same instance as `grant`). */
+  upstreamGrant(grantId: string): UpstreamGrantStore;
   /**
    * Stores a newly approved grant, recorded first in its user's index (`userGrants`), so that no
    * live grant is ever missing from the index the operator revokes by.
    */
   createGrant(grant: GrantRecord): Promise<void>;
   /** The index of one user's grant ids (operator API: revoke a user's grants). */
-  userGrants(sub: string): DurableObjectStub<McpAuthState>;
+  userGrants(sub: string): UserGrantIndex;
   /**
    * The operator's key rotation: promotes the published next key when it has been in the JWKS
    * long enough for every cache to have seen it (or `force`); the new keys sign at once here.
    */
   rotateSigningKeys(input: { force: boolean }): Promise<{ rotated: boolean; keys: StoredSigningKey[]; nextPublishedBy: number }>;
   /** Grantex mode: the link from an upstream grant id to our grant. */
-  upstreamLink(upstreamGrantId: string): DurableObjectStub<McpAuthState>;
-  rateLimitBucket(endpoint: string, key: string): DurableObjectStub<McpAuthState>;
+  upstreamLink(upstreamGrantId: string): UpstreamLinkStore;
+  rateLimitBucket(endpoint: string, key: string): RateLimitBucket;
   /** The record of one consent request's single use. */
-  consent(consentId: string): DurableObjectStub<McpAuthState>;
+  consent(consentId: string): ConsentUse;
   keys(): Promise<LoadedKeys>;
   readAccessToken: AccessTokenReader;
   emit: EmitEvent;
@@ -68,16 +79,18 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
     const keys = () => {
       const t = now();
       if (!cachedKeys || cachedKeys.until <= t) {
-        const value = loadKeys(options, () => stub(stateObjectNames.signingKeys()), t);
+        const value = loadKeys(options, signingKeys, t);
         cachedKeys = { value, until: t + KEY_CACHE_SECONDS };
         value.catch(() => (cachedKeys = undefined));
       }
       return cachedKeys.value;
     };
 
-    const upstreamLink = (upstreamGrantId: string) => stub(stateObjectNames.upstreamGrant(upstreamGrantId));
-    const userGrants = (sub: string) => stub(stateObjectNames.userGrants(sub));
-    const grant = (grantId: string) => stub(stateObjectNames.grant(grantId));
+    // Each seam is the instance's stub seen through its kind's interface (RPC).
+    const upstreamLink = (upstreamGrantId: string): UpstreamLinkStore => stub(stateObjectNames.upstreamGrant(upstreamGrantId));
+    const userGrants = (sub: string): UserGrantIndex => stub(stateObjectNames.userGrants(sub));
+    const grant = (grantId: string): GrantStore & UpstreamGrantStore => stub(stateObjectNames.grant(grantId));
+    const signingKeys = (): SigningKeyStore => stub(stateObjectNames.signingKeys());
     const result: Services = {
       options,
       // Bounded ids first: an over-long or malformed client_id reaches no store and no fetch.
@@ -87,6 +100,7 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
           : withStaticClients(store, options.clients),
       ),
       grant,
+      upstreamGrant: grant,
       userGrants,
       createGrant: async (record) => {
         // The latest a token of this grant can be valid: its code redeemed at the last moment
@@ -99,7 +113,7 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
       rotateSigningKeys: async ({ force }) => {
         const t = now();
         const nextPublishedBy = t - JWKS_MAX_AGE_SECONDS - KEY_CACHE_SECONDS;
-        const result = await stub(stateObjectNames.signingKeys()).rotatePublishedSigningKey({
+        const result = await signingKeys().rotatePublishedSigningKey({
           alg: options.signingAlgorithm,
           now: t,
           // Other isolates sign with the old key until their cache expires; its last token must verify.
@@ -111,8 +125,8 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
       },
       upstreamLink,
       readAccessToken: createAccessTokenReader(options, keys, upstreamLink),
-      rateLimitBucket: (endpoint, key) => stub(stateObjectNames.rateLimit(endpoint, key)),
-      consent: (consentId) => stub(stateObjectNames.consent(consentId)),
+      rateLimitBucket: (endpoint, key): RateLimitBucket => stub(stateObjectNames.rateLimit(endpoint, key)),
+      consent: (consentId): ConsentUse => stub(stateObjectNames.consent(consentId)),
       keys,
       emit,
       now,
@@ -122,7 +136,7 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
   };
 }
 
-async function loadKeys(options: ResolvedOptions, signingKeysObject: () => DurableObjectStub<McpAuthState>, now: number): Promise<LoadedKeys> {
+async function loadKeys(options: ResolvedOptions, signingKeysObject: () => SigningKeyStore, now: number): Promise<LoadedKeys> {
   const stored = options.privateJwk
     ? [await keyFromSecret(options.privateJwk, options.signingAlgorithm)]
     : await signingKeysObject().signingKeys({ alg: options.signingAlgorithm, now, retainSeconds: options.accessTokenTtlSeconds + 60 });

@@ -1,7 +1,14 @@
 import type { AuthorizationRequest } from '../protocol/authorization-request.js';
 
-/** One authorization grant as kept in its own Durable Object instance (docs/storage.md). */
-export interface GrantRecord {
+/**
+ * One authorization grant as kept in its own Durable Object instance (docs/storage.md): the
+ * `grant_record` row joined with the Grantex part's `upstream_grant` row (null fields when there
+ * is none, as for every local grant).
+ */
+export interface GrantRecord extends GrantCore, UpstreamGrantFields {}
+
+/** The columns of `grant_record`. */
+export interface GrantCore {
   grant_id: string;
   client_id: string;
   sub: string;
@@ -17,7 +24,10 @@ export interface GrantRecord {
   /** Expiry of the refresh-token family; null until the code is redeemed or when none is issued. */
   refresh_expires_at: number | null;
   created_at: number;
-  // Upstream (Grantex) authorization only; null in local mode.
+}
+
+/** The columns of `upstream_grant` (Grantex mode only; all null for a local grant). */
+export interface UpstreamGrantFields {
   /** The MCP client's `state`, to answer it after the upstream consent. */
   client_state: string | null;
   /** SHA-256 of the `state` sent upstream; cleared once the callback used it. */
@@ -34,7 +44,7 @@ export interface RefreshTokenRow {
   token_hash: string;
   status: 'active' | 'rotated';
   created_at: number;
-  /** The upstream refresh token, sealed with this refresh token; null in local mode. */
+  /** The upstream refresh token, sealed with this refresh token (`upstream_refresh_token`); null in local mode. */
   upstream_sealed: string | null;
 }
 

@@ -1,6 +1,6 @@
 import type { ResolvedOptions } from '../options.js';
 import type { LoadedKeys } from '../services.js';
-import type { McpAuthState } from '../storage/state-object.js';
+import type { UpstreamLinkStore } from '../storage/stores.js';
 import { readOwnAccessToken } from './access-token.js';
 import { readGrantToken } from '../authority/grantex/config.js';
 import { createTokenVerifier } from '../verify/index.js';
@@ -26,7 +26,7 @@ export type AccessTokenReader = (token: string) => Promise<AccessTokenView | und
 export function createAccessTokenReader(
   options: ResolvedOptions,
   keys: () => Promise<LoadedKeys>,
-  upstreamLink: (upstreamGrantId: string) => DurableObjectStub<McpAuthState>,
+  upstreamLink: (upstreamGrantId: string) => UpstreamLinkStore,
 ): AccessTokenReader {
   const authority = options.authority;
   if (!authority) {

@@ -1,9 +1,10 @@
 /**
- * Framework-neutral core of the resource-server middleware: reads the Bearer credentials,
- * verifies them, then (and only then) works out and checks the scopes, and describes each
- * failure as status + headers + body with the right `WWW-Authenticate` challenge. The Hono and
- * Express adapters only translate the result.
+ * Framework-neutral core of the resource-server middleware: reads the credentials of a request
+ * (method, URL and headers) in its authentication scheme, verifies them, then (and only then)
+ * works out and checks the scopes, and describes each failure as an `OAuthError` carrying the
+ * right `WWW-Authenticate` challenge. The Hono and Express adapters only translate the result.
  */
+import { OAuthError } from '../errors.js';
 import { protectedResourceMetadataDocument, protectedResourceMetadataUrl } from '../protocol/resource-metadata.js';
 import { canonicalResource } from '../protocol/resource.js';
 import {
@@ -32,14 +33,31 @@ export interface RequireMcpAuthOptions extends Omit<VerifyOptions, 'issuer'> {
   verifier?: TokenVerifier;
 }
 
-/** What to send instead of calling the protected handler. `body` is '' when there is none. */
-export interface AuthFailure {
-  status: 400 | 401 | 403 | 503;
-  headers: Record<string, string>;
-  body: string;
+/**
+ * What the resource-server check reads of a request: its headers for Bearer, and the method and
+ * URL a proof-of-possession scheme binds its proof to (RFC 9449 §4.3 `htm`, `htu`).
+ */
+export interface ResourceRequest {
+  method: string;
+  /** The absolute URL the client called. */
+  url: string;
+  /** Repeated fields joined with `, ` as `fetch` joins them. */
+  headers: { get(name: string): string | null };
 }
 
-export type AuthResult = { ok: true; grant: McpGrant } | { ok: false; failure: AuthFailure };
+/** The credentials a request presents: a token, none (→ plain challenge) or malformed (→ 400). */
+export type Credentials = { token: string } | { missing: true } | { invalid: string };
+
+/** How requests present access tokens and how the challenge names the scheme (RFC 7235 §2.1). */
+export interface AuthenticationScheme {
+  /** The auth-scheme of the `Authorization` header and of the `WWW-Authenticate` challenge. */
+  readonly name: string;
+  /** The credentials of a request, before any syntax check of the token itself. */
+  readCredentials(request: ResourceRequest): Credentials;
+}
+
+/** Instead of calling the protected handler: the error to answer (`OAuthError.toResponse()`). */
+export type AuthResult = { ok: true; grant: McpGrant } | { ok: false; error: OAuthError };
 
 /** Seconds a client should wait when the issuer's keys or introspection endpoint are unreachable. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -49,7 +67,13 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
-export type BearerCredentials = { token: string } | { missing: true } | { invalid: string };
+export type BearerCredentials = Credentials;
+
+/** RFC 6750: the Bearer scheme, read from the `Authorization` header only. */
+export const bearerScheme: AuthenticationScheme = {
+  name: 'Bearer',
+  readCredentials: (request) => readBearerValue(request.headers.get('Authorization')),
+};
 
 /**
  * RFC 6750 §2.1 / RFC 7235 §2.1 (scheme case-insensitive). Another scheme means "no Bearer
@@ -76,28 +100,35 @@ function readBearerValue(header: string | readonly string[] | null | undefined):
   return { token };
 }
 
-/** RFC 7235 §2.1 auth-param values as RFC 7230 §3.2.6 quoted-strings; undefined/empty params omitted. */
-export function bearerChallenge(params: ReadonlyArray<readonly [string, string | undefined]>): string {
+type ChallengeParams = ReadonlyArray<readonly [string, string | undefined]>;
+
+/** RFC 7235 §2.1 challenge of a scheme; auth-param values as RFC 7230 §3.2.6 quoted-strings, undefined/empty params omitted. */
+export function challenge(scheme: Pick<AuthenticationScheme, 'name'>, params: ChallengeParams): string {
   const parts = params
     .filter((entry): entry is readonly [string, string] => entry[1] !== undefined && entry[1] !== '')
     .map(([name, value]) => `${name}="${value.replace(/[\x00-\x1F\x7F]/g, ' ').replace(/[\\"]/g, '\\$&')}"`);
-  return parts.length > 0 ? `Bearer ${parts.join(', ')}` : 'Bearer';
+  return parts.length > 0 ? `${scheme.name} ${parts.join(', ')}` : scheme.name;
+}
+
+/** The RFC 6750 §3 Bearer challenge. */
+export function bearerChallenge(params: ChallengeParams): string {
+  return challenge(bearerScheme, params);
 }
 
 /**
- * Checks one request's Authorization header. `scopesFor` names the scopes this request needs
- * besides the configured ones; it is called only once the token has verified.
+ * Checks one request. `scopesFor` names the scopes this request needs besides the configured
+ * ones; it is called only once the token has verified.
  */
-export type RequestAuthenticator = (
-  authorization: string | readonly string[] | null | undefined,
-  scopesFor?: () => readonly string[] | Promise<readonly string[]>,
-) => Promise<AuthResult>;
+export type RequestAuthenticator = (request: ResourceRequest, scopesFor?: () => readonly string[] | Promise<readonly string[]>) => Promise<AuthResult>;
+
+/** A failure's parts, built once; each failing request gets its own `OAuthError` of them. */
+type FailureOf = () => OAuthError;
 
 interface ScopeChallenges {
   required: string[];
   challengeScope: string;
-  missing: AuthFailure;
-  insufficient: AuthFailure;
+  missing: FailureOf;
+  insufficient: FailureOf;
 }
 
 /** Validates the options once and returns the per-request check used by both adapters. */
@@ -105,6 +136,7 @@ export function createRequestAuthenticator(options: RequireMcpAuthOptions): Requ
   if (options.scopes !== undefined && !Array.isArray(options.scopes))
     throw new TypeError('requireMcpAuth: scopes must be an array of scope tokens; scopes that depend on the request go in scopesFor');
   const verify = options.verifier ?? createTokenVerifier(requireIssuer(options));
+  const scheme = bearerScheme;
   const resourceMetadata = resolveResourceMetadataUrl(options);
   const hasScopes = createScopeMatcher(options.scopeHierarchy);
 
@@ -122,19 +154,11 @@ export function createRequestAuthenticator(options: RequireMcpAuthOptions): Requ
       required,
       challengeScope,
       // RFC 6750 §3.1 + MCP: no credentials → no error code, just where to get a token.
-      missing: {
-        status: 401,
-        headers: {
-          'WWW-Authenticate': bearerChallenge([
-            ['resource_metadata', resourceMetadata],
-            ['scope', challengeScope],
-          ]),
-          'Cache-Control': 'no-store',
-        },
-        body: '',
-      },
+      missing: failureOf(scheme, 401, 'invalid_token', 'The request presents no access token', [['resource_metadata', resourceMetadata], ['scope', challengeScope]], {
+        withoutErrorCode: true,
+      }),
       // RFC 6750 §3.1 insufficient_scope → 403, listing every scope the operation needs (MCP 2026-07).
-      insufficient: errorFailure(403, 'insufficient_scope', 'The access token lacks a scope this operation requires', [
+      insufficient: failureOf(scheme, 403, 'insufficient_scope', 'The access token lacks a scope this operation requires', [
         ['resource_metadata', resourceMetadata],
         ['scope', challengeScope],
       ]),
@@ -143,53 +167,54 @@ export function createRequestAuthenticator(options: RequireMcpAuthOptions): Requ
     return built;
   };
   const configured = challengesFor(options.scopes ?? []);
-  const malformed = (description: string) => errorFailure(400, 'invalid_request', description, [['resource_metadata', resourceMetadata]]);
+  const malformed = (description: string) => failureOf(scheme, 400, 'invalid_request', description, [['resource_metadata', resourceMetadata]])();
 
-  return async function authenticate(authorization, scopesFor) {
+  return async function authenticate(request, scopesFor) {
     const { challengeScope, missing } = configured;
-    const credentials = readBearerValue(authorization);
-    if ('missing' in credentials) return { ok: false, failure: missing };
-    if ('invalid' in credentials) return { ok: false, failure: malformed(credentials.invalid) };
+    const credentials = scheme.readCredentials(request);
+    if ('missing' in credentials) return { ok: false, error: missing() };
+    if ('invalid' in credentials) return { ok: false, error: malformed(credentials.invalid) };
     let grant: McpGrant;
     try {
       grant = await verify(credentials.token);
     } catch (err) {
       // RFC 6750 §2.1 syntax, checked only once verification failed: a token that verifies is a
       // JWS compact serialisation, always within b64token. The answer is the same either way.
-      if (!B64TOKEN.test(credentials.token)) return { ok: false, failure: malformed(NOT_ONE_TOKEN.invalid) };
+      if (!B64TOKEN.test(credentials.token)) return { ok: false, error: malformed(NOT_ONE_TOKEN.invalid) };
       if (!(err instanceof TokenVerificationError)) throw err;
-      return { ok: false, failure: verificationFailure(err, resourceMetadata, challengeScope) };
+      return { ok: false, error: verificationFailure(err, resourceMetadata, challengeScope) };
     }
     // Only a caller with a valid token gets per-request work (e.g. reading the body to find the tool).
     const { required, insufficient } = scopesFor ? challengesFor([...configured.required, ...(await scopesFor())]) : configured;
-    if (required.length > 0 && !hasScopes(grant.scopes, required)) return { ok: false, failure: insufficient };
+    if (required.length > 0 && !hasScopes(grant.scopes, required)) return { ok: false, error: insufficient() };
     return { ok: true, grant };
   };
 }
 
-/** 401 `invalid_token` for a bad token; 503 + `Retry-After` when the verifier could not decide. */
-export function verificationFailure(err: TokenVerificationError, resourceMetadata: string, scope = ''): AuthFailure {
-  if (err.unavailable) {
-    const failure = errorFailure(503, 'temporarily_unavailable', err.message);
-    failure.headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
-    return failure;
-  }
-  return errorFailure(401, 'invalid_token', err.message, [
+/** 401 `invalid_token` for a bad token; 503 + `Retry-After` when the verifier could not decide (RFC 6750 §3.1). */
+export function verificationFailure(err: TokenVerificationError, resourceMetadata: string, scope = ''): OAuthError {
+  if (err.unavailable) return new OAuthError(err.error, err.message, { status: 503, headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) }, cause: err });
+  return failureOf(bearerScheme, 401, 'invalid_token', err.message, [
     ['resource_metadata', resourceMetadata],
     ['scope', scope],
-  ]);
+  ])(err);
 }
 
-function errorFailure(
-  status: AuthFailure['status'],
-  error: string,
+/**
+ * An RFC 6750 §3 failure: its challenge (the error code and description first, unless the
+ * request presented no credentials, §3.1) is built once; each call makes the error to throw.
+ */
+function failureOf(
+  scheme: AuthenticationScheme,
+  status: 400 | 401 | 403,
+  code: 'invalid_request' | 'invalid_token' | 'insufficient_scope',
   description: string,
-  challenge?: ReadonlyArray<readonly [string, string | undefined]>,
-): AuthFailure {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
-  if (challenge)
-    headers['WWW-Authenticate'] = bearerChallenge([['error', error], ['error_description', description], ...challenge]);
-  return { status, headers, body: JSON.stringify({ error, error_description: description }) };
+  params: ChallengeParams,
+  { withoutErrorCode = false } = {},
+): (cause?: unknown) => OAuthError {
+  const safe = new OAuthError(code, description).description!;
+  const header = challenge(scheme, withoutErrorCode ? params : [['error', code], ['error_description', safe], ...params]);
+  return (cause) => new OAuthError(code, safe, { status, headers: { 'WWW-Authenticate': header }, cause, ...(withoutErrorCode ? { body: false as const } : {}) });
 }
 
 function requireIssuer(options: RequireMcpAuthOptions): VerifyOptions {

@@ -1,10 +1,11 @@
 /** `mcp-auth-edge/express`: the same middleware for Node/Express resource servers (no Hono). */
 import type { Request, RequestHandler, Response } from 'express';
+import type { OAuthError } from '../errors.js';
 import type { McpGrant } from '../verify/index.js';
 import {
   createRequestAuthenticator,
   protectedResourceMetadataParts,
-  type AuthFailure,
+  type ResourceRequest,
   type ProtectedResourceMetadataOptions,
   type RequireMcpAuthOptions,
 } from './challenge.js';
@@ -23,19 +24,37 @@ declare global {
   }
 }
 
-/** Verifies the Bearer token (header only), checks `scopes`, and sets `req.mcpGrant`. */
+/**
+ * Verifies the Bearer token (header only), checks `scopes`, and sets `req.mcpGrant`. It answers
+ * the 400/401/403/503 challenges itself; any other error (a bug, a failing hook) goes to
+ * `next(err)`, the app's error middleware (Express 4 and 5).
+ */
 export function requireMcpAuth(options: RequireMcpAuthOptions): RequestHandler {
   const authenticate = createRequestAuthenticator(options);
   return async function requireMcpAuth(req, res, next) {
-    // Fetch §3.2.2: a CORS preflight carries no credentials, so it is not challenged; nor does it
-    // reach the handler, which would run without `req.mcpGrant`. It is answered here with no CORS
-    // headers: `mcpCors`, mounted before this middleware, answers it with them.
-    if (isCorsPreflight(req.method, (name) => req.get(name))) return void res.status(204).end();
-    // Node keeps only the first of repeated Authorization headers in `req.headers`; look at all.
-    const result = await authenticate(req.headersDistinct.authorization);
-    if (!result.ok) return sendFailure(res, result.failure);
-    req.mcpGrant = result.grant;
+    try {
+      // Fetch §3.2.2: a CORS preflight carries no credentials, so it is not challenged; nor does it
+      // reach the handler, which would run without `req.mcpGrant`. It is answered here with no CORS
+      // headers: `mcpCors`, mounted before this middleware, answers it with them.
+      if (isCorsPreflight(req.method, (name) => req.get(name))) return void res.status(204).end();
+      const result = await authenticate(resourceRequest(req));
+      if (!result.ok) return await sendError(res, result.error);
+      req.mcpGrant = result.grant;
+    } catch (err) {
+      return next(err);
+    }
     next();
+  };
+}
+
+/** The request as the check reads it. Node keeps only the first of repeated headers in `req.headers`: all are read. */
+function resourceRequest(req: Request): ResourceRequest {
+  return {
+    method: req.method,
+    get url() {
+      return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`;
+    },
+    headers: { get: (name) => req.headersDistinct[name.toLowerCase()]?.join(', ') ?? null },
   };
 }
 
@@ -70,8 +89,12 @@ export function protectedResourceMetadata(options: ProtectedResourceMetadataOpti
   };
 }
 
-function sendFailure(res: Response, failure: AuthFailure): void {
-  res.status(failure.status).set(failure.headers);
-  if (failure.body === '') res.end();
-  else res.end(failure.body);
+/** The challenge as `OAuthError.toResponse()` renders it (status, headers, JSON body or none). */
+async function sendError(res: Response, error: OAuthError): Promise<void> {
+  const response = error.toResponse();
+  const body = await response.text();
+  res.status(response.status);
+  response.headers.forEach((value, name) => res.setHeader(name, value));
+  if (body === '') res.end();
+  else res.end(body);
 }

@@ -5,7 +5,6 @@ import type { McpGrant } from '../verify/index.js';
 import {
   createRequestAuthenticator,
   protectedResourceMetadataParts,
-  type AuthFailure,
   type ProtectedResourceMetadataOptions,
   type RequireMcpAuthOptions,
 } from './challenge.js';
@@ -33,7 +32,8 @@ export interface HonoMcpAuthOptions extends RequireMcpAuthOptions {
 /**
  * Verifies the Bearer token (header only), then checks `scopes` and `scopesFor`, and sets
  * `c.get('mcpGrant')`. The verifier and challenges are built here, once; per request only the
- * token is checked.
+ * token is checked. A refusal is thrown as an `OAuthError` (Hono's `HTTPException`): the app's
+ * `onError` sees it, and `err.getResponse()` is the RFC 6750 challenge Hono answers by default.
  */
 export function requireMcpAuth(options: HonoMcpAuthOptions): MiddlewareHandler<McpAuthEnv> {
   const { scopesFor } = options;
@@ -43,8 +43,8 @@ export function requireMcpAuth(options: HonoMcpAuthOptions): MiddlewareHandler<M
     // reach the handler, which would run without a grant. It is answered here with no CORS
     // headers: `mcpCors`, mounted before this middleware, answers it with them.
     if (isCorsPreflight(c.req.method, (name) => c.req.header(name))) return c.body(null, 204);
-    const result = await authenticate(c.req.header('Authorization'), scopesFor && (() => scopesFor(c)));
-    if (!result.ok) return failureResponse(result.failure);
+    const result = await authenticate({ method: c.req.method, url: c.req.url, headers: c.req.raw.headers }, scopesFor && (() => scopesFor(c)));
+    if (!result.ok) throw result.error;
     c.set('mcpGrant', result.grant);
     await next();
   });
@@ -76,8 +76,4 @@ export function protectedResourceMetadata(options: ProtectedResourceMetadataOpti
     if (c.req.method === 'OPTIONS') return new Response(null, { status: 204, headers: preflightHeaders });
     return new Response(body, { headers });
   };
-}
-
-function failureResponse(failure: AuthFailure): Response {
-  return new Response(failure.body === '' ? null : failure.body, { status: failure.status, headers: failure.headers });
 }

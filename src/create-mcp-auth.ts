@@ -11,6 +11,8 @@ import { effectiveLimit, type RateLimitedEndpoint } from './rate-limit/limits.js
 import { authorizationServerMetadata, protectedResourceDocuments } from './routes/metadata.js';
 import { registerClient } from './routes/register.js';
 import { decideConsent, finishUpstreamConsent, misdirectedPage, showConsent } from './routes/authorize.js';
+import { resumeAuthorization } from './routes/sign-in.js';
+import { SIGN_IN_RESUME_PATH } from './principal/pending-sign-in.js';
 import { createMisdirectedWarning, issuerOriginOnly } from './routes/issuer-origin.js';
 import { upstreamCallbackPath } from './authority/grantex/authorization.js';
 import { issueToken } from './routes/token.js';
@@ -139,6 +141,11 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
   for (const step of chain('authorize-continue', { withCors: false, page: true })) app.post(paths.authorize, step);
   app.get(paths.authorize, showConsent);
   app.post(paths.authorize, decideConsent);
+  // A principal that signs users in on another page comes back here (src/routes/sign-in.ts).
+  if (options.principal.resume) {
+    app.use(`${base}${SIGN_IN_RESUME_PATH}`, ...chain('authorize-continue', { withCors: false, page: true }));
+    app.get(`${base}${SIGN_IN_RESUME_PATH}`, resumeAuthorization);
+  }
   if (options.authority) {
     app.use(paths.upstreamCallback, ...chain('authorize-continue', { withCors: false, page: true }));
     app.get(paths.upstreamCallback, finishUpstreamConsent);

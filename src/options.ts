@@ -223,7 +223,7 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
   }
 
   const principal = options.principal ?? developmentSignIn();
-  if (!principal.production && !loopback)
+  if (!principal.allowedOnPublicIssuer && !loopback)
     fail('the development sign-in only runs on a localhost issuer; set `principal` (cloudflareAccess, customPrincipal) or developmentSignIn({ force: true })');
 
   for (const [endpoint, limit] of Object.entries(options.rateLimits ?? {})) {

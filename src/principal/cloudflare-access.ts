@@ -13,7 +13,7 @@ export function cloudflareAccess(options: { teamDomain: string; audience: string
   const keys = options.keys ?? createRemoteJWKSet(new URL(`${teamDomain}/cdn-cgi/access/certs`));
   return {
     kind: 'cloudflare-access',
-    production: true,
+    allowedOnPublicIssuer: true,
     async resolve({ request }) {
       const assertion = request.headers.get('Cf-Access-Jwt-Assertion');
       if (!assertion) return undefined;

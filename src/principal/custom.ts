@@ -4,7 +4,7 @@ import type { Principal, PrincipalResolver } from './types.js';
 export function customPrincipal(resolve: (request: Request, env: unknown) => Principal | undefined | Promise<Principal | undefined>): PrincipalResolver {
   return {
     kind: 'custom',
-    production: true,
+    allowedOnPublicIssuer: true,
     resolve: ({ request, env }) => Promise.resolve(resolve(request, env)),
   };
 }

@@ -29,7 +29,7 @@ export function developmentSignIn(options: { force?: boolean } = {}): PrincipalR
   return {
     kind: 'development',
     signInField: true,
-    production: force,
+    allowedOnPublicIssuer: force,
     refusal: ({ requestUrl, issuerUrl }) => developmentSignInRefusal({ requestUrl, issuerUrl, force }),
     async resolve({ form }) {
       const name = form?.get('username')?.trim();

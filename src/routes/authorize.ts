@@ -16,6 +16,8 @@ import { isClientIdUrl } from '../storage/client-metadata-documents.js';
 import { signConsentRequest, verifyConsentRequest } from '../tokens/consent-request.js';
 import type { ResolvedOptions } from '../options.js';
 import { approvedGrant } from '../grants/grant-record.js';
+import { isSignInRedirect, type Principal, type SignInRedirect } from '../principal/types.js';
+import { pendingSignInCookieName, PENDING_SIGN_IN_SECONDS, MAX_PENDING_COOKIE, signInRedirectProblem, SIGN_IN_RESUME_PATH, signPendingSignIn, signSignedInPrincipal, verifySignedInPrincipal } from '../principal/pending-sign-in.js';
 import { startUpstreamAuthorization, upstreamCallback } from '../authority/grantex/authorization.js';
 
 const CONSENT_TTL_SECONDS = 600;
@@ -41,7 +43,7 @@ function securePage(c: AppContext, nonce: string, body: unknown, status: 200 | 4
   return c.html(body as string | Promise<string>, status);
 }
 
-function errorPage(c: AppContext, nonce: string, message: string, status: 400 | 403 = 400) {
+export function errorPage(c: AppContext, nonce: string, message: string, status: 400 | 403 = 400) {
   const { appName } = c.var.services.options.consentUi;
   return securePage(c, nonce, renderErrorPage({ appName, title: 'This request cannot be completed', message, nonce }), status);
 }
@@ -61,7 +63,7 @@ export function misdirectedPage(c: AppContext, options: ResolvedOptions): Respon
 }
 
 /** The principal resolver refuses this request (development sign-in off its loopback origin): a page for the operator. */
-function principalRefusal(c: AppContext, options: ResolvedOptions): string | undefined {
+export function principalRefusal(c: AppContext, options: ResolvedOptions): string | undefined {
   return options.principal.refusal?.({ requestUrl: new URL(c.req.url), issuerUrl: options.issuerUrl });
 }
 
@@ -95,7 +97,40 @@ export async function showConsent(c: AppContext): Promise<Response> {
     return noStoreRedirect(c, authorizationResponseUrl(redirectUri, options.issuer, { error: err.code, error_description: err.description, state: params.get('state') ?? undefined }), 302);
   }
 
-  const principal = await options.principal.resolve({ request: c.req.raw, env: c.env });
+  const answer = await options.principal.resolve({ request: c.req.raw, env: c.env, resumeUrl: `${options.issuer}${SIGN_IN_RESUME_PATH}` });
+  if (isSignInRedirect(answer)) return startSignIn(c, request, answer);
+  return consentStep(c, client!, request, answer);
+}
+
+/**
+ * A login flow first (`SignInRedirect`): the validated request waits, MACed, in a cookie of this
+ * browser; the login flow comes back to /authorize/resume (src/routes/sign-in.ts).
+ */
+async function startSignIn(c: AppContext, request: AuthorizationRequest, answer: SignInRedirect): Promise<Response> {
+  const services = c.var.services;
+  const { options } = services;
+  const problem = signInRedirectProblem(answer);
+  if (problem) throw new Error(`mcp-auth-edge: principal ${options.principal.kind} answered a sign-in redirect that cannot be followed: ${problem}`);
+  if (!options.principal.resume) throw new Error(`mcp-auth-edge: principal ${options.principal.kind} answered a sign-in redirect but has no resume`);
+  const keys = await services.keys();
+  const pending = await signPendingSignIn({ req: request, pid: randomToken(16), state: answer.state }, { keys: keys.consentKeys, issuer: options.issuer, now: services.now() });
+  const name = pendingSignInCookieName(options.insecureLoopback);
+  // A browser drops a larger cookie silently; the client hears why instead (OAuth 2.1 §4.1.2.1).
+  if (name.length + pending.length > MAX_PENDING_COOKIE)
+    return noStoreRedirect(c, authorizationResponseUrl(request.redirectUri, options.issuer, { error: 'invalid_request', error_description: 'The authorization request is too large to sign in with.', state: request.state }), 302);
+  setCookie(c, name, pending, { path: '/', httpOnly: true, secure: !options.insecureLoopback, sameSite: 'Lax', maxAge: PENDING_SIGN_IN_SECONDS });
+  return noStoreRedirect(c, answer.signInAt, 302);
+}
+
+/**
+ * The validated request and who the user is (or nobody): `access_denied`, Grantex, or the consent
+ * page. `signedIn`: the user came back from a login flow, and the form carries them MACed.
+ */
+export async function consentStep(c: AppContext, client: ClientRecord, request: AuthorizationRequest, principal: Principal | undefined, { signedIn = false } = {}): Promise<Response> {
+  const services = c.var.services;
+  const { options } = services;
+  const nonce = randomToken(16);
+  const redirectUri = request.redirectUri;
   if (!principal && !options.principal.signInField) {
     return noStoreRedirect(c, authorizationResponseUrl(redirectUri, options.issuer, { error: 'access_denied', error_description: 'The user is not signed in.', state: request.state }), 302);
   }
@@ -105,11 +140,16 @@ export async function showConsent(c: AppContext): Promise<Response> {
   // The form carries the validated request, MACed (never with a published key) and bound to a
   // cookie of this browser; `cid` names the record of its single use.
   const csrf = randomToken(32);
+  const cid = randomToken(16);
   const keys = await services.keys();
   const signed = await signConsentRequest(
-    { req: request, csrf: await sha256(csrf), cid: randomToken(16) },
+    { req: request, csrf: await sha256(csrf), cid },
     { keys: keys.consentKeys, issuer: options.issuer, now: services.now(), ttlSeconds: CONSENT_TTL_SECONDS },
   );
+  const signedInPrincipal =
+    signedIn && principal
+      ? await signSignedInPrincipal({ principal, cid, keys: keys.consentKeys, issuer: options.issuer, now: services.now(), ttlSeconds: CONSENT_TTL_SECONDS })
+      : undefined;
   setCookie(c, cookieName(c), csrf, {
     path: '/',
     httpOnly: true,
@@ -121,8 +161,8 @@ export async function showConsent(c: AppContext): Promise<Response> {
   const redirectHost = new URL(redirectUri).host;
   const page = renderConsentPage({
     ui: options.consentUi,
-    clientName: client!.client_name ?? client!.client_id,
-    clientDocumentHost: isClientIdUrl(client!.client_id) ? new URL(client!.client_id).host : undefined,
+    clientName: client.client_name ?? client.client_id,
+    clientDocumentHost: isClientIdUrl(client.client_id) ? new URL(client.client_id).host : undefined,
     redirectHost,
     // MCP 2026-07-28 security considerations: whatever listens on this computer gets the code.
     loopbackRedirect: isLoopbackHost(new URL(redirectUri).hostname),
@@ -132,6 +172,7 @@ export async function showConsent(c: AppContext): Promise<Response> {
     action: `${options.basePath}/authorize`,
     principalName: principal?.displayName ?? principal?.id,
     askForName: !principal && options.principal.signInField === true,
+    signedInPrincipal,
     nonce,
   });
   // Grantex mode: the form's POST answers 303 to Grantex's consent page, on one of its consent origins.
@@ -177,7 +218,16 @@ export async function decideConsent(c: AppContext): Promise<Response> {
     return respond({ error: 'access_denied', error_description: 'The user denied the request.' });
   }
 
-  const principal = await options.principal.resolve({ request: c.req.raw, env: c.env, form });
+  // A user signed in by a login flow comes with the form, MACed and bound to it; otherwise the resolver says.
+  const signedIn = form.get('principal');
+  let principal: Principal | undefined;
+  if (signedIn !== null && options.principal.resume) {
+    principal = await verifySignedInPrincipal(signedIn, { keys: keys.consentKeys, issuer: options.issuer, now: services.now(), cid: consent.cid });
+    if (!principal) return errorPage(c, nonce, 'This approval form has expired or was tampered with. Start again from the application.');
+  } else {
+    const answer = await options.principal.resolve({ request: c.req.raw, env: c.env, form, resumeUrl: `${options.issuer}${SIGN_IN_RESUME_PATH}` });
+    principal = isSignInRedirect(answer) ? undefined : answer;
+  }
   if (!principal) {
     // A name that was not accepted decides nothing: the same form may be sent again.
     if (options.principal.signInField) return errorPage(c, nonce, 'Enter a name (letters, digits, spaces, . _ @ \' -; at most 64) to sign in.');

@@ -21,6 +21,8 @@ export interface ConsentPageInput {
   principalName?: string;
   /** Development sign-in: ask for a name. */
   askForName: boolean;
+  /** A login flow signed the user in: who, MACed and bound to this form (posted back as `principal`). */
+  signedInPrincipal?: string;
   nonce: string;
 }
 
@@ -97,6 +99,7 @@ export function renderConsentPage(input: ConsentPageInput): HtmlEscapedString | 
       ${p.scopes.map((s) => html`<li><code>${s.name}</code>${s.description ? html`<div>${s.description}</div>` : ''}</li>`)}
     </ul>
     <input type="hidden" name="request" value="${p.request}">
+    ${p.signedInPrincipal ? html`<input type="hidden" name="principal" value="${p.signedInPrincipal}">` : ''}
     ${p.askForName
       ? html`<label for="username">Your name (development sign-in)</label>
     <input type="text" id="username" name="username" required maxlength="64" autocomplete="username" autofocus>`

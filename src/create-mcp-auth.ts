@@ -1,8 +1,8 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { errorResponse, OAuthError } from './errors.js';
 import { resolveOptions, type McpAuthOptions, type ResolvedOptions } from './options.js';
-import { createServiceFactory, type LoadedKeys, type Services } from './services.js';
-import { createTokenVerifier, type McpGrant, type TokenVerifier, type VerifyOptions } from './verify/index.js';
+import { createServiceFactory, type Services } from './services.js';
+import { createTokenVerifier, type TokenVerifier } from './verify/index.js';
 import { requireMcpAuth, type HonoMcpAuthOptions, type McpAuthEnv } from './middleware/hono.js';
 import { isCorsPreflight } from './middleware/cors.js';
 import { protectedResourceMetadataUrl } from './protocol/resource-metadata.js';
@@ -10,11 +10,11 @@ import { cors, corsPreflight, corsResponseHeaders, rateLimit, type AppEnv } from
 import { effectiveLimit, type RateLimitedEndpoint } from './rate-limit/limits.js';
 import { authorizationServerMetadata, protectedResourceDocuments } from './routes/metadata.js';
 import { registerClient } from './routes/register.js';
-import { decideConsent, finishUpstreamConsent, misdirectedPage, showConsent } from './routes/authorize.js';
+import { authorityPage, decideConsent, misdirectedPage, showConsent } from './routes/authorize.js';
 import { resumeAuthorization } from './routes/sign-in.js';
 import { SIGN_IN_RESUME_PATH } from './principal/pending-sign-in.js';
 import { createMisdirectedWarning, issuerOriginOnly } from './routes/issuer-origin.js';
-import { upstreamCallbackPath } from './authority/grantex/authorization.js';
+import { selectGrantAuthority } from './authority/index.js';
 import { issueToken } from './routes/token.js';
 import { introspectToken } from './routes/introspect.js';
 import { revokeToken } from './routes/revoke.js';
@@ -62,7 +62,9 @@ export interface ProtectOptions {
  */
 export function createMcpAuth(input: McpAuthOptions): McpAuth {
   const options = resolveOptions(input);
-  const services = createServiceFactory(options);
+  // The grant authority, picked once: routes only call it (src/authority).
+  const authority = selectGrantAuthority(options);
+  const services = createServiceFactory(options, authority);
   const base = options.basePath;
   const app = new Hono<AppEnv>();
 
@@ -82,7 +84,6 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     token: `${base}/token`,
     introspect: `${base}/introspect`,
     revoke: `${base}/revoke`,
-    upstreamCallback: upstreamCallbackPath(base),
     health: `${base}/healthz`,
     operator: `${base}/operator`,
   };
@@ -146,9 +147,10 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     app.use(`${base}${SIGN_IN_RESUME_PATH}`, ...chain('authorize-continue', { withCors: false, page: true }));
     app.get(`${base}${SIGN_IN_RESUME_PATH}`, resumeAuthorization);
   }
-  if (options.authority) {
-    app.use(paths.upstreamCallback, ...chain('authorize-continue', { withCors: false, page: true }));
-    app.get(paths.upstreamCallback, finishUpstreamConsent);
+  // The grant authority's own browser routes (Grantex: its consent callback).
+  for (const route of authority.routes) {
+    app.use(`${base}${route.path}`, ...chain('authorize-continue', { withCors: false, page: true }));
+    app.get(`${base}${route.path}`, authorityPage(route));
   }
 
   app.use(paths.token, ...chain('token', { authenticatesClients: true }));
@@ -183,58 +185,17 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     const revocationCheckSeconds = protectOptions.revocationCheckSeconds ?? 5;
     if (!(revocationCheckSeconds >= 0) || !Number.isFinite(revocationCheckSeconds)) throw new TypeError('protect: revocationCheckSeconds must be a finite number >= 0');
     const resource = protectOptions.resource ?? options.resources[0]!;
-    const authority = options.authority;
     const guardOptions = { scopes: protectOptions.scopes, scopesFor: protectOptions.scopesFor, scopeHierarchy: protectOptions.scopeHierarchy, resourceMetadataUrl: protectedResourceMetadataUrl(resource) };
-    /** Grantex mode: our grant behind each accepted grant token (set by `issuedHere`). */
-    const ourGrantIds = new WeakMap<McpGrant, string>();
-    /**
-     * RFC 7009: is the token revoked? Asked of the grant's own Durable Object. Local: the grant
-     * lives and the `jti` is not on its denylist. Grantex: the link to our grant still exists (a
-     * revocation or a refresh-token replay removes it) and our grant lives.
-     */
-    const revocationCheck = (current: Services) => async (grant: McpGrant): Promise<boolean> => {
-      if (!grant.grantId) return true;
-      if (!authority) return !(await current.grant(grant.grantId).accessTokenStatus(grant.jti)).active;
-      const ours = ourGrantIds.get(grant);
-      if (ours === undefined) return true;
-      const [link, status] = await Promise.all([current.upstreamLink(grant.grantId).upstreamLink(), current.grant(ours).accessTokenStatus(grant.jti)]);
-      return link?.grantId !== ours || !status.active;
-    };
-    /**
-     * Grantex contract (trust): a grant token is accepted only when its grant was issued through
-     * this server (our /token linked it). Grant tokens carry no `client_id`: the link names the
-     * client. Runs on a full verification only: the enriched grant is remembered with the token.
-     */
-    const issuedHere = (current: Services) => async (grant: McpGrant): Promise<McpGrant | false> => {
-      const link = grant.grantId === undefined ? undefined : await current.upstreamLink(grant.grantId).upstreamLink();
-      if (!link) return false;
-      const enriched = { ...grant, clientId: link.clientId };
-      ourGrantIds.set(enriched, link.grantId);
-      return enriched;
-    };
-    const verifierOptions = (current: Services, keys: LoadedKeys | undefined): VerifyOptions => ({
-      ...(authority
-        ? { ...authority.verifierOptions([resource]), now: options.clock }
-        : {
-            issuer: options.issuer,
-            audience: resource,
-            algorithms: [options.signingAlgorithm],
-            keys: keys!.jwks,
-            now: options.clock,
-            clockToleranceSeconds: 0, // the issuer's own clock: no skew to allow for
-          }),
-      checkRevocation: revocationCheck(current),
-      revocationCheckIntervalSeconds: revocationCheckSeconds,
-      checkGrant: authority ? issuedHere(current) : undefined,
-      verifiedTokenCacheSize: protectOptions.verifiedTokenCacheSize,
-    });
-    // One verifier per signing key set (Grantex mode: per bindings), so a verified token is only
-    // ever remembered under the keys that verified it; a rotation starts afresh.
+    // The authority's verifier options and status check (RFC 7009: is the token revoked?, asked of
+    // the grant's own Durable Object); one verifier per signing key set (Grantex mode: per bindings),
+    // so a verified token is only ever remembered under the keys that verified it.
+    const tokenCheck = authority.resourceTokenCheck(resource);
     const verifiers = new WeakMap<object, TokenVerifier>();
     const verifierFor = async (current: Services): Promise<TokenVerifier> => {
-      const keys = authority ? undefined : await current.keys();
-      let verifier = verifiers.get(keys ?? current);
-      if (!verifier) verifiers.set(keys ?? current, (verifier = createTokenVerifier(verifierOptions(current, keys))));
+      const { scope, options: verifierOptions } = await tokenCheck.verifierFor(current);
+      let verifier = verifiers.get(scope);
+      if (!verifier)
+        verifiers.set(scope, (verifier = createTokenVerifier({ ...verifierOptions(), revocationCheckIntervalSeconds: revocationCheckSeconds, verifiedTokenCacheSize: protectOptions.verifiedTokenCacheSize })));
       return verifier;
     };
     // One guard per bindings. The keys are loaded only when a request presents a token: a request

@@ -1,16 +1,14 @@
 import { errorFields, log } from './log.js';
 import type { AuditEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
-import type { GrantexAuthority } from './authority/grantex/config.js';
 
 export type EmitEvent = (event: AuditEvent) => Promise<void>;
 
 /**
- * Sends each audit event to the log and the hooks. A failing hook is logged and never breaks
- * the response that caused the event.
+ * Sends each audit event to the log, the hooks and `forward` (the grant authority's audit log,
+ * when it keeps one). A failing hook is logged and never breaks the response that caused the event.
  */
-export function createEventSink(hooks: ResolvedOptions['hooks'], authority?: GrantexAuthority): EmitEvent {
-  const forward = authority?.forwardAuditEvents ? forwardToGrantex(authority) : undefined;
+export function createEventSink(hooks: ResolvedOptions['hooks'], forward?: EmitEvent): EmitEvent {
   // The default audit log: one structured line per event, its fields JSON-escaped (src/log.ts).
   const audit = hooks.log === false ? undefined : (hooks.log ?? ((e: AuditEvent) => log.info('audit event', { ...e })));
   return async (event) => {
@@ -28,23 +26,5 @@ export function createEventSink(hooks: ResolvedOptions['hooks'], authority?: Gra
     if (event.type === 'token.revoked' && hooks.onRevocation) safely('onRevocation', () => hooks.onRevocation!(event));
     if (forward) safely('audit forwarding', () => forward(event));
     await Promise.all(calls);
-  };
-}
-
-/** Grantex mode: issuance and revocation also go to `POST /v1/audit/log` (its hash chain). */
-function forwardToGrantex(authority: GrantexAuthority) {
-  return async (event: AuditEvent): Promise<void> => {
-    if (event.type !== 'token.issued' && event.type !== 'token.revoked') return;
-    if (!event.sub || !(event.upstreamGrantId ?? event.grantId)) return;
-    const { type, sub, upstreamGrantId, grantId, ...metadata } = event;
-    await authority.api.audit.log({
-      agentId: authority.agentId,
-      agentDid: authority.agentDid,
-      grantId: (upstreamGrantId ?? grantId)!,
-      principalId: sub,
-      action: type,
-      metadata: { ...metadata, mcpGrantId: grantId },
-      status: 'success',
-    });
   };
 }

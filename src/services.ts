@@ -9,7 +9,7 @@ import { stateObjectName, stateObjectNames } from './storage/keys.js';
 import { keyFromSecret, toKeySet, type SigningKeySet, type StoredSigningKey } from './tokens/signing-keys.js';
 import { deriveConsentKeys } from './tokens/consent-request.js';
 import { createEventSink, type EmitEvent } from './events-sink.js';
-import { createAccessTokenReader, type AccessTokenReader } from './tokens/access-token-view.js';
+import type { GrantAuthority } from './authority/types.js';
 import type { GrantRecord } from './grants/grant-record.js';
 
 /**
@@ -45,7 +45,8 @@ export interface Services {
   /** The record of one consent request's single use. */
   consent(consentId: string): ConsentUse;
   keys(): Promise<LoadedKeys>;
-  readAccessToken: AccessTokenReader;
+  /** Where grants and tokens come from (src/authority), picked once by createMcpAuth. */
+  authority: GrantAuthority;
   emit: EmitEvent;
   now(): number;
 }
@@ -62,8 +63,8 @@ const KEY_CACHE_SECONDS = 300;
 const JWKS_MAX_AGE_SECONDS = 300;
 
 
-export function createServiceFactory(options: ResolvedOptions): (env: Record<string, unknown>) => Services {
-  const emit = createEventSink(options.hooks, options.authority);
+export function createServiceFactory(options: ResolvedOptions, authority: GrantAuthority): (env: Record<string, unknown>) => Services {
+  const emit = createEventSink(options.hooks, authority.forwardAuditEvent);
   const now = options.clock;
   let cachedKeys: { value: Promise<LoadedKeys>; until: number } | undefined;
 
@@ -124,7 +125,7 @@ export function createServiceFactory(options: ResolvedOptions): (env: Record<str
         return { ...result, nextPublishedBy };
       },
       upstreamLink,
-      readAccessToken: createAccessTokenReader(options, keys, upstreamLink),
+      authority,
       rateLimitBucket: (endpoint, key): RateLimitBucket => stub(stateObjectNames.rateLimit(endpoint, key)),
       consent: (consentId): ConsentUse => stub(stateObjectNames.consent(consentId)),
       keys,

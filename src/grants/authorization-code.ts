@@ -32,7 +32,8 @@ export type Decision =
 /** A redemption's decision; `refreshToken` says whether the grant may start a refresh family. */
 export type CodeDecision = Exclude<Decision, { outcome: 'issue' }> | { outcome: 'issue'; refreshToken: boolean };
 
-const INVALID_CODE = 'The authorization code is invalid, expired or already used.';
+/** RFC 6749 §5.2 `invalid_grant`: one description, so the answer tells no case from another. */
+export const INVALID_CODE = 'The authorization code is invalid, expired or already used.';
 
 /**
  * Pure decision for redeeming an authorization code (OAuth 2.1 §4.1.3, RFC 7636 §4.6,

@@ -14,7 +14,8 @@ export interface RefreshInput {
   now: number;
 }
 
-const INVALID_REFRESH = 'The refresh token is invalid, expired or revoked.';
+/** RFC 6749 §5.2 `invalid_grant`: one description, so the answer tells no case from another. */
+export const INVALID_REFRESH = 'The refresh token is invalid, expired or revoked.';
 
 /**
  * Pure decision for a refresh (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2): tokens rotate on every use

@@ -15,10 +15,9 @@ import type { ClientRecord } from '../storage/client-store.js';
 import { isClientIdUrl } from '../storage/client-metadata-documents.js';
 import { signConsentRequest, verifyConsentRequest } from '../tokens/consent-request.js';
 import type { ResolvedOptions } from '../options.js';
-import { approvedGrant } from '../grants/grant-record.js';
 import { isSignInRedirect, type Principal, type SignInRedirect } from '../principal/types.js';
 import { pendingSignInCookieName, PENDING_SIGN_IN_SECONDS, MAX_PENDING_COOKIE, signInRedirectProblem, SIGN_IN_RESUME_PATH, signPendingSignIn, signSignedInPrincipal, verifySignedInPrincipal } from '../principal/pending-sign-in.js';
-import { startUpstreamAuthorization, upstreamCallback } from '../authority/grantex/authorization.js';
+import type { AuthorityBrowserRoute } from '../authority/types.js';
 
 const CONSENT_TTL_SECONDS = 600;
 
@@ -134,8 +133,8 @@ export async function consentStep(c: AppContext, client: ClientRecord, request: 
   if (!principal && !options.principal.signInField) {
     return noStoreRedirect(c, authorizationResponseUrl(redirectUri, options.issuer, { error: 'access_denied', error_description: 'The user is not signed in.', state: request.state }), 302);
   }
-  // Grantex mode with a known user: Grantex's own consent page asks, not ours.
-  if (principal && options.authority) return startUpstreamAuthorization(c, options.authority, request, principal);
+  // An authority with its own consent page (Grantex) asks a known user there, not here.
+  if (principal && services.authority.ownConsentPage) return services.authority.startAuthorization(c, request, principal);
 
   // The form carries the validated request, MACed (never with a published key) and bound to a
   // cookie of this browser; `cid` names the record of its single use.
@@ -175,8 +174,8 @@ export async function consentStep(c: AppContext, client: ClientRecord, request: 
     signedInPrincipal,
     nonce,
   });
-  // Grantex mode: the form's POST answers 303 to Grantex's consent page, on one of its consent origins.
-  return securePage(c, nonce, page, 200, [redirectUri, ...(options.authority?.consentOrigins ?? [])]);
+  // The form's POST may answer 303 to the authority's consent page (Grantex), on one of its consent origins.
+  return securePage(c, nonce, page, 200, [redirectUri, ...services.authority.consentOrigins]);
 }
 
 /** POST /authorize: the consent decision. CSRF-checked, then 303 to the client (RFC 9700 §4.12). */
@@ -236,22 +235,15 @@ export async function decideConsent(c: AppContext): Promise<Response> {
   }
   if (!(await decide('approve'))) return alreadyUsed();
 
-  if (options.authority) {
-    clearConsentCookie(c);
-    return startUpstreamAuthorization(c, options.authority, request, principal);
-  }
-
-  const grantId = randomToken(16);
-  const code = `${grantId}.${randomToken(32)}`;
-  const now = services.now();
-  await services.createGrant(
-    approvedGrant(request, principal.id, { grantId, codeHash: await sha256(code), codeExpiresAt: now + options.codeExpirationSeconds, now }),
-  );
-  return respond({ code });
+  // RFC 9700 §4.12: 303 to the client with a code (local), or on to the authority's consent (Grantex).
+  clearConsentCookie(c);
+  return services.authority.startAuthorization(c, request, principal);
 }
 
-/** GET /grantex/callback (Grantex mode). */
-export function finishUpstreamConsent(c: AppContext): Promise<Response> {
-  const nonce = randomToken(16);
-  return upstreamCallback(c, (message) => errorPage(c, nonce, message));
+/** A browser route of the grant authority (the Grantex callback), its errors on this server's error page. */
+export function authorityPage(route: AuthorityBrowserRoute): (c: AppContext) => Promise<Response> {
+  return (c) => {
+    const nonce = randomToken(16);
+    return route.handle(c, (message) => errorPage(c, nonce, message));
+  };
 }

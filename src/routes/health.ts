@@ -3,7 +3,7 @@ import type { AppEnv } from './http.js';
 import type { ResolvedOptions } from '../options.js';
 import type { McpAuthState } from '../storage/state-object.js';
 import { stateObjectName, stateObjectNames } from '../storage/keys.js';
-import { errorFields, log } from '../log.js';
+import { errorFields, type Logger } from '../log.js';
 
 /** The Workers KV key read by health checks; it never exists, a read of it only proves KV answers. */
 export const HEALTH_KV_KEY = 'health:probe';
@@ -24,12 +24,12 @@ export function healthReport(checks: HealthReport['checks']): HealthReport {
   return { status: failed ? 'unavailable' : 'ok', checks };
 }
 
-async function check(part: string, probe: () => Promise<unknown>): Promise<PartStatus> {
+async function check(logger: Logger, part: string, probe: () => Promise<unknown>): Promise<PartStatus> {
   try {
     await probe();
     return 'ok';
   } catch (err) {
-    log.error('health check failed', { part, ...errorFields(err) });
+    logger.error('health check failed', { part, ...errorFields(err) });
     return 'failed';
   }
 }
@@ -47,8 +47,8 @@ export function healthCheck(options: ResolvedOptions): Handler<AppEnv> {
     const kv = env[options.bindings.clients] as KVNamespace | undefined;
     const namespace = env[options.bindings.state] as DurableObjectNamespace<McpAuthState> | undefined;
     const [kvStatus, objectStatus] = await Promise.all([
-      !kv && options.clientStore ? ('not_used' as const) : check('kv', async () => kv!.get(HEALTH_KV_KEY)),
-      check('durable_object', async () => namespace!.get(namespace!.idFromName(stateObjectName(options.issuer, stateObjectNames.health()))).ping()),
+      !kv && options.clientStore ? ('not_used' as const) : check(options.logger, 'kv', async () => kv!.get(HEALTH_KV_KEY)),
+      check(options.logger, 'durable_object', async () => namespace!.get(namespace!.idFromName(stateObjectName(options.issuer, stateObjectNames.health()))).ping()),
     ]);
     return healthReport({ kv: kvStatus, durable_object: objectStatus });
   };

@@ -6,7 +6,6 @@ import type { ClientRecord } from '../storage/client-store.js';
 import { defer, type Services } from '../services.js';
 import { addressLimitOf, policyHeaders, type ClientKeyedEndpoint, type RateLimit, type RateLimitDecision, type RateLimitedEndpoint } from '../rate-limit/limits.js';
 import { sha256 } from '../crypto.js';
-import { log } from '../log.js';
 
 export type AppEnv = { Bindings: Record<string, unknown>; Variables: { services: Services; clientCount: ClientCount | undefined } };
 export type AppContext = Context<AppEnv>;
@@ -164,7 +163,7 @@ export function rateLimit(endpoint: RateLimitedEndpoint, limit: RateLimit): Midd
     const services = c.var.services;
     const address = clientAddress(c);
     if (address === undefined) {
-      if (!warned) log.warn('no client address, so requests are not rate limited; set the clientAddress option', { endpoint });
+      if (!warned) services.options.logger.warn('no client address, so requests are not rate limited; set the clientAddress option', { endpoint });
       warned = true;
       return next();
     }

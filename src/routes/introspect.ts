@@ -26,8 +26,7 @@ export async function introspectToken(c: AppContext): Promise<Response> {
     iss: services.options.issuer,
     exp: grant.refresh_expires_at,
     token_type: 'refresh_token',
-    // Grantex's own grant id (`grnt`); a local grant has no Grantex name.
-    ...(grant.upstream_grant_id ? { grantex_grant_id: grant.upstream_grant_id } : {}),
+    ...services.authority.refreshTokenFields(grant),
   });
 }
 

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppContext, AppEnv } from './http.js';
 import { OAuthError } from '../errors.js';
-import { log } from '../log.js';
+import type { Logger } from '../log.js';
 import type { ResolvedOptions } from '../options.js';
 
 /** At most one warning per this many seconds per app (and so per isolate); the rest are counted. */
@@ -21,7 +21,7 @@ export function requestOrigin(url: string): string {
  * then silence for a minute (counting what it did not log), so a flood of such requests cannot
  * flood the log. `now` in seconds.
  */
-export function createMisdirectedWarning(issuerOrigin: string, now: () => number): (origin: string) => void {
+export function createMisdirectedWarning(issuerOrigin: string, now: () => number, logger: Logger): (origin: string) => void {
   let quietUntil = -Infinity;
   let suppressed = 0;
   return (origin) => {
@@ -30,7 +30,7 @@ export function createMisdirectedWarning(issuerOrigin: string, now: () => number
       suppressed += 1;
       return;
     }
-    log.warn('request origin differs from the issuer origin; answered 421: use the issuer origin, or set ISSUER to the origin clients reach (npm run dev: PORT=<port> sets both)', {
+    logger.warn('request origin differs from the issuer origin; answered 421: use the issuer origin, or set ISSUER to the origin clients reach (npm run dev: PORT=<port> sets both)', {
       requestOrigin: origin.slice(0, 300),
       issuerOrigin,
       ...(suppressed > 0 ? { suppressed } : {}),

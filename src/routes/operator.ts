@@ -6,7 +6,6 @@ import { sha256, timingSafeEqual } from '../crypto.js';
 import { isStorableClientId, issuerKey } from '../storage/keys.js';
 import type { ClientRecord } from '../storage/client-store.js';
 import type { GrantRecord } from '../grants/grant-record.js';
-import { revokeUpstreamGrant } from '../authority/grantex/tokens.js';
 import { log } from '../log.js';
 import { defer } from '../services.js';
 
@@ -149,25 +148,20 @@ export async function revokeUserGrants(c: AppContext): Promise<Response> {
   const { grantIds, more } = await index.userGrantIds({ limit: GRANTS_PER_CALL, after, now });
   const ended = (await Promise.all(grantIds.map((grantId) => services.grant(grantId).endUserGrant({ sub })))) as (GrantRecord | undefined)[];
   const endedGrants = ended.filter((grant): grant is GrantRecord => grant !== undefined);
-  const authority = services.options.authority;
-  const notRevokedUpstream: string[] = [];
-  if (authority) {
-    for (const grant of endedGrants) {
-      if (grant.upstream_grant_id && !(await revokeUpstreamGrant(services, authority, grant.upstream_grant_id, 'operator revocation'))) notRevokedUpstream.push(grant.upstream_grant_id);
-    }
-  }
+  // What the grant authority holds for them ends too (Grantex: their grants); undefined when it holds nothing.
+  const notRevokedUpstream = await services.authority.grantsEnded(services, endedGrants, 'operator revocation');
   await index.forgetUserGrants({
     ended: endedGrants.map((grant) => grant.grant_id),
     notFound: grantIds.filter((_, i) => ended[i] === undefined),
     recordedBefore: now - GRANT_CREATION_SECONDS,
   });
-  if (endedGrants.length > 0) log.info('operator revoked grants of a user', { grantIds: endedGrants.map((grant) => grant.grant_id), upstreamNotRevoked: notRevokedUpstream });
+  if (endedGrants.length > 0) log.info('operator revoked grants of a user', { grantIds: endedGrants.map((grant) => grant.grant_id), upstreamNotRevoked: notRevokedUpstream ?? [] });
   for (const grant of endedGrants)
     defer(c, services.emit({ type: 'token.revoked', clientId: grant.client_id, sub: grant.sub, grantId: grant.grant_id, upstreamGrantId: grant.upstream_grant_id ?? undefined, tokenType: 'refresh_token', reason: 'operator_request' }));
   return noStoreJson(c, {
     sub,
     revoked: endedGrants.length,
-    ...(authority ? { upstream_not_revoked: notRevokedUpstream } : {}),
+    ...(notRevokedUpstream ? { upstream_not_revoked: notRevokedUpstream } : {}),
     ...(more ? { cursor: grantIds[grantIds.length - 1] } : {}),
   });
 }
@@ -182,7 +176,8 @@ export async function rotateSigningKey(c: AppContext): Promise<Response> {
   if (body.force !== undefined && typeof body.force !== 'boolean') throw new OAuthError('invalid_request', 'force must be true or false.');
   const services = c.var.services;
   const { options } = services;
-  if (options.authority) throw new OAuthError('invalid_request', 'Grantex signs the tokens in Grantex mode; there is no signing key here to rotate.', { status: 409 });
+  const refusal = services.authority.signingKeyRotationRefusal;
+  if (refusal) throw new OAuthError('invalid_request', refusal, { status: 409 });
   if (options.privateJwk) throw new OAuthError('invalid_request', 'The signing key comes from SIGNING_PRIVATE_JWK (signing.privateJwk); replace that secret to change it.', { status: 409 });
   const { rotated, keys, nextPublishedBy } = await services.rotateSigningKeys({ force: body.force === true });
   const next = keys.find((key) => key.status === 'next');

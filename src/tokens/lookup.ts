@@ -18,7 +18,7 @@ export async function lookupToken(services: Services, token: string, hint: strin
   const now = services.now();
   const asAccess = async (): Promise<TokenLookup> => {
     if (token.split('.').length !== 3) return undefined;
-    const view = await services.readAccessToken(token);
+    const view = await services.authority.readAccessToken(services, token);
     if (!view) return undefined;
     const status = await services.grant(view.grantId).accessTokenStatus(view.jti);
     return status.active && status.grant ? { kind: 'access_token', view, grant: status.grant } : undefined;

@@ -106,7 +106,7 @@ describe('RFC 9110 §15.5.20: a request for another origin is misdirected (421),
 
   it('RFC 9110 §15.5.20: a misdirected request logs one structured warning with both origins, rate-limited per isolate', async () => {
     let now = 1_800_000_000;
-    const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read'], rateLimits: { enabled: false }, log: false, clock: () => now });
+    const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read'], rateLimits: { enabled: false }, clock: () => now });
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const misdirected = () => auth.app.fetch(new Request('http://evil.example/.well-known/jwks.json'), env);
     for (let i = 0; i < 5; i++) expect((await misdirected()).status).toBe(421);

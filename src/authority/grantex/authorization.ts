@@ -13,13 +13,11 @@ import { approvedGrant } from '../../grants/grant-record.js';
 /** How long a user has for the upstream consent. */
 const UPSTREAM_CONSENT_SECONDS = 600;
 
-/** Where Grantex sends the user back (registered as the Grantex `redirectUri`). */
-export function upstreamCallbackPath(basePath: string): string {
-  return `${basePath}/grantex/callback`;
-}
+/** Where Grantex sends the user back (under the issuer; registered as the Grantex `redirectUri`). */
+export const CALLBACK_PATH = '/grantex/callback';
 
 export function upstreamCallbackUrl(options: { issuer: string }): string {
-  return `${options.issuer}/grantex/callback`;
+  return `${options.issuer}${CALLBACK_PATH}`;
 }
 
 function browserCookie(c: AppContext): string {

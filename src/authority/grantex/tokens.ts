@@ -6,20 +6,10 @@ import type { GrantRecord } from '../../grants/grant-record.js';
 import { GrantexError, type GrantexTokenResponse } from './client.js';
 import { grantTokenFacts, secondsUntil, upstreamError, type GrantexAuthority } from './config.js';
 import { upstreamCallbackUrl } from './authorization.js';
+import type { IssuedTokens } from '../types.js';
+import { INVALID_CODE } from '../../grants/authorization-code.js';
+import { INVALID_REFRESH } from '../../grants/refresh-token.js';
 
-/** What a grant produced, whoever signed it. */
-export interface IssuedTokens {
-  accessToken: string;
-  expiresIn: number;
-  scopes: string[];
-  jti: string;
-  exp: number;
-  refreshToken?: string;
-  upstreamGrantId?: string;
-}
-
-const INVALID_CODE = 'The authorization code is invalid, expired or already used.';
-const INVALID_REFRESH = 'The refresh token is invalid, expired or revoked.';
 const ENDED = 'The grant authority did not confirm the request; the authorization has ended. Start a new authorization.';
 const REPLAYED = 'The grant was ended while its tokens were being issued.';
 /** Clock difference allowed between this server and Grantex when matching `issuedAt`. */
@@ -111,7 +101,7 @@ export async function refreshGrantex(
  * Links Grantex's grant to ours first, then attaches its tokens to our grant. In this order a
  * grant of ours that ends at any moment takes the Grantex grant with it: before the attach, the
  * attach fails and the Grantex grant is revoked here; after it, whoever ends our grant sees the
- * upstream id and revokes it (src/routes/token.ts `granted`, src/routes/revoke.ts).
+ * upstream id and revokes it (`replayed` and `revoke` in src/authority/grantex/index.ts).
  */
 async function keepUpstreamTokens(services: Services, authority: GrantexAuthority, grant: GrantRecord, response: GrantexTokenResponse, refreshToken: string | undefined): Promise<IssuedTokens> {
   const now = services.now();

@@ -50,7 +50,10 @@ export default defineConfig(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['node:*'], message: 'src/ runs on Workers: no Node modules.' }], paths: builtinModules.map((name) => ({ name, message: 'src/ runs on Workers: no Node modules.' })) },
+        {
+          patterns: [{ group: ['node:*'], message: 'src/ runs on Workers: no Node modules.' }],
+          paths: builtinModules.map((name) => ({ name, message: 'src/ runs on Workers: no Node modules.' })),
+        },
       ],
       'no-restricted-globals': ['error', ...NODE_GLOBALS.map((name) => ({ name, message: 'src/ runs on Workers: no Node globals.' }))],
     },

@@ -12,6 +12,7 @@ import { form, pkce, type RegisteredClient } from './helpers';
  */
 const OPERATOR_SECRET = 'principal-seam-operator-secret-0123456789abcdef';
 const CALLBACK = 'http://127.0.0.1:9999/callback';
+const START = 1_900_000_000;
 
 /** The test's login flow: the login page sends the browser back with `user` and the resolver's `state`. */
 function loginPageResolver(stateSuffix = ''): PrincipalResolver {
@@ -33,7 +34,7 @@ function loginPageResolver(stateSuffix = ''): PrincipalResolver {
 }
 
 function seam(issuer = 'http://localhost:8790', stateSuffix = '') {
-  let now = 1_900_000_000;
+  let now = START;
   const auth = createMcpAuth({
     issuer,
     resources: [`${issuer}/mcp`],
@@ -182,8 +183,8 @@ describe('a principal that redirects to a login page and resumes', () => {
     const other = btoa(JSON.stringify({ ...decodeJwt(jws), req: { ...(decodeJwt(jws).req as object), redirectUri: 'https://attacker.example/cb' } })).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
     await expectRefusalPage(await s.request(resumePath, { headers: { Cookie: `${name}=${header}.${other}.${signature}` } }), 400, 'expired or was tampered with');
 
-    // A consent form's request (the same MAC keys, another typ) is not a pending sign-in.
-    const devAuth = createMcpAuth({ issuer: 'http://localhost:8790', resources: ['http://localhost:8790/mcp'], scopes: ['mcp:tools:read'], rateLimits: { enabled: false }, log: false });
+    // A consent form's request (the same MAC keys and clock, another typ and audience) is not a pending sign-in.
+    const devAuth = createMcpAuth({ issuer: 'http://localhost:8790', resources: ['http://localhost:8790/mcp'], scopes: ['mcp:tools:read'], rateLimits: { enabled: false }, log: false, clock: () => START });
     const page = await devAuth.app.fetch(new Request(new URL(s.authorizePath(client, (await pkce()).challenge), 'http://localhost:8790'), { redirect: 'manual' }), env);
     const consentRequest = /name="request" value="([^"]+)"/.exec(await page.text())![1]!;
     await expectRefusalPage(await s.request(resumePath, { headers: { Cookie: `${name}=${consentRequest}` } }), 400, 'expired or was tampered with');

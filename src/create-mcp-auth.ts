@@ -72,7 +72,7 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     // Hono's own body-limit and parsing errors are client mistakes, never 5xx.
     if (!(err instanceof OAuthError) && err instanceof Error && 'status' in err && (err as { status: number }).status < 500)
       return new OAuthError('invalid_request', 'The request could not be parsed.').toResponse();
-    return errorResponse(err);
+    return errorResponse(err, options.logger);
   });
 
   const paths = {
@@ -92,7 +92,7 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     c.set('services', services(c.env));
     await next();
   };
-  const warnMisdirected = createMisdirectedWarning(options.issuerUrl.origin, options.clock);
+  const warnMisdirected = createMisdirectedWarning(options.issuerUrl.origin, options.clock, options.logger);
   /** RFC 9110 §15.5.20: only the issuer's origin is served; browser endpoints answer with a page. */
   const issuerOrigin = ({ page = false } = {}) => issuerOriginOnly(options, warnMisdirected, page ? misdirectedPage : undefined);
   /**
@@ -195,7 +195,7 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
       const { scope, options: verifierOptions } = await tokenCheck.verifierFor(current);
       let verifier = verifiers.get(scope);
       if (!verifier)
-        verifiers.set(scope, (verifier = createTokenVerifier({ ...verifierOptions(), revocationCheckIntervalSeconds: revocationCheckSeconds, verifiedTokenCacheSize: protectOptions.verifiedTokenCacheSize })));
+        verifiers.set(scope, (verifier = createTokenVerifier({ ...verifierOptions(), revocationCheckIntervalSeconds: revocationCheckSeconds, verifiedTokenCacheSize: protectOptions.verifiedTokenCacheSize, logger: options.logger })));
       return verifier;
     };
     // One guard per bindings. The keys are loaded only when a request presents a token: a request

@@ -1,3 +1,4 @@
+import type { JWK } from 'jose';
 import { generateSigningKey, type SigningAlgorithm, type StoredSigningKey } from '../../tokens/signing-keys.js';
 import type { SigningKeysInput, SigningKeyStore } from '../stores.js';
 import type { InstanceStorage, KindSchema } from './schema.js';
@@ -84,8 +85,8 @@ export class SigningKeyState implements SigningKeyStore {
       .map((row) => ({
         kid: row.kid as string,
         alg: row.alg as SigningAlgorithm,
-        private_jwk: JSON.parse(row.private_jwk as string),
-        public_jwk: JSON.parse(row.public_jwk as string),
+        private_jwk: JSON.parse(row.private_jwk as string) as JWK,
+        public_jwk: JSON.parse(row.public_jwk as string) as JWK,
         status: row.status as StoredSigningKey['status'],
         created_at: row.created_at as number,
         retire_after: row.retire_after as number | null,

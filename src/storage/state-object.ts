@@ -98,109 +98,110 @@ export class McpAuthState
   extends DurableObject
   implements GrantStore, UpstreamGrantStore, UpstreamLinkStore, RateLimitBucket, ConsentUse, SigningKeyStore, UserGrantIndex, HealthProbe
 {
-  #kinds: Kinds | undefined;
+  #built: Kinds | undefined;
 
-  private kinds(): Kinds {
-    return (this.#kinds ??= new Kinds(this.ctx.storage));
+  /** The kinds' modules, built on first use (a JS-private method: never reachable over RPC). */
+  #kinds(): Kinds {
+    return (this.#built ??= new Kinds(this.ctx.storage));
   }
 
   // ---- grant:<grant_id> (./state/grant.ts) ---------------------------------------------
   createGrant(grant: GrantRecord): Promise<void> {
-    return this.kinds().grant.createGrant(grant);
+    return this.#kinds().grant.createGrant(grant);
   }
   redeemAuthorizationCode(input: CodeRedemption): Promise<GrantOutcome> {
-    return this.kinds().grant.redeemAuthorizationCode(input);
+    return this.#kinds().grant.redeemAuthorizationCode(input);
   }
   rotateRefreshToken(input: RefreshRotation): Promise<GrantOutcome> {
-    return this.kinds().grant.rotateRefreshToken(input);
+    return this.#kinds().grant.rotateRefreshToken(input);
   }
   accessTokenStatus(jti: string): Promise<TokenStatus> {
-    return this.kinds().grant.accessTokenStatus(jti);
+    return this.#kinds().grant.accessTokenStatus(jti);
   }
   refreshTokenStatus(tokenHash: string, now: number): Promise<TokenStatus> {
-    return this.kinds().grant.refreshTokenStatus(tokenHash, now);
+    return this.#kinds().grant.refreshTokenStatus(tokenHash, now);
   }
   revokeAccessToken(input: { jti: string; exp: number; clientId: string }): Promise<GrantRecord | undefined> {
-    return this.kinds().grant.revokeAccessToken(input);
+    return this.#kinds().grant.revokeAccessToken(input);
   }
   revokeGrant(input: { clientId: string; refreshTokenHash?: string }): Promise<GrantRecord | undefined> {
-    return this.kinds().grant.revokeGrant(input);
+    return this.#kinds().grant.revokeGrant(input);
   }
   endUserGrant(input: { sub: string }): Promise<GrantRecord | undefined> {
-    return this.kinds().grant.endUserGrant(input);
+    return this.#kinds().grant.endUserGrant(input);
   }
 
   // ---- the Grantex part of a grant (./state/upstream-grant.ts) ----------------------------
   completeUpstreamAuthorization(input: Parameters<UpstreamGrantStore['completeUpstreamAuthorization']>[0]): Promise<GrantRecord | undefined> {
-    return this.kinds().upstreamGrant.completeUpstreamAuthorization(input);
+    return this.#kinds().upstreamGrant.completeUpstreamAuthorization(input);
   }
   pendingUpstreamAuthorization(input: Parameters<UpstreamGrantStore['pendingUpstreamAuthorization']>[0]): Promise<GrantRecord | undefined> {
-    return this.kinds().upstreamGrant.pendingUpstreamAuthorization(input);
+    return this.#kinds().upstreamGrant.pendingUpstreamAuthorization(input);
   }
   cancelUpstreamAuthorization(input: Parameters<UpstreamGrantStore['cancelUpstreamAuthorization']>[0]): Promise<GrantRecord | undefined> {
-    return this.kinds().upstreamGrant.cancelUpstreamAuthorization(input);
+    return this.#kinds().upstreamGrant.cancelUpstreamAuthorization(input);
   }
   releaseAuthorizationCode(): Promise<void> {
-    return this.kinds().upstreamGrant.releaseAuthorizationCode();
+    return this.#kinds().upstreamGrant.releaseAuthorizationCode();
   }
   attachUpstreamTokens(input: Parameters<UpstreamGrantStore['attachUpstreamTokens']>[0]): Promise<boolean> {
-    return this.kinds().upstreamGrant.attachUpstreamTokens(input);
+    return this.#kinds().upstreamGrant.attachUpstreamTokens(input);
   }
   rollbackRefreshRotation(input: { presentedHash: string; newHash: string }): Promise<void> {
-    return this.kinds().upstreamGrant.rollbackRefreshRotation(input);
+    return this.#kinds().upstreamGrant.rollbackRefreshRotation(input);
   }
 
   // ---- upstream-grant:<id> (./state/upstream-link.ts) -----------------------------------
   linkUpstreamGrant(link: Parameters<UpstreamLinkStore['linkUpstreamGrant']>[0]): Promise<void> {
-    return this.kinds().upstreamLink.linkUpstreamGrant(link);
+    return this.#kinds().upstreamLink.linkUpstreamGrant(link);
   }
   upstreamLink(): Promise<{ grantId: string; clientId: string } | undefined> {
-    return this.kinds().upstreamLink.upstreamLink();
+    return this.#kinds().upstreamLink.upstreamLink();
   }
   unlinkUpstreamGrant(): Promise<void> {
-    return this.kinds().upstreamLink.unlinkUpstreamGrant();
+    return this.#kinds().upstreamLink.unlinkUpstreamGrant();
   }
 
   // ---- user:<sub> (./state/user-index.ts) -----------------------------------------------
   recordUserGrant(input: { grantId: string; endsBy: number; now: number }): Promise<void> {
-    return this.kinds().userIndex.recordUserGrant(input);
+    return this.#kinds().userIndex.recordUserGrant(input);
   }
   userGrantIds(input: { limit: number; after: string; now: number }): Promise<{ grantIds: string[]; more: boolean }> {
-    return this.kinds().userIndex.userGrantIds(input);
+    return this.#kinds().userIndex.userGrantIds(input);
   }
   forgetUserGrants(input: { ended: string[]; notFound: string[]; recordedBefore: number }): Promise<void> {
-    return this.kinds().userIndex.forgetUserGrants(input);
+    return this.#kinds().userIndex.forgetUserGrants(input);
   }
 
   // ---- health (./state/health.ts) -------------------------------------------------------
   ping(): Promise<'ok'> {
-    return this.kinds().health.ping();
+    return this.#kinds().health.ping();
   }
 
   // ---- ratelimit:… (./state/rate-limit.ts) ----------------------------------------------
   hitRateLimit(input: { limit: number; windowSeconds: number; now: number }): Promise<RateLimitDecision> {
-    return this.kinds().rateLimit.hitRateLimit(input);
+    return this.#kinds().rateLimit.hitRateLimit(input);
   }
 
   // ---- consent:<cid> (./state/consent.ts) -----------------------------------------------
   useConsent(input: { decision: 'approve' | 'deny'; expiresAt: number; now: number }): Promise<boolean> {
-    return this.kinds().consent.useConsent(input);
+    return this.#kinds().consent.useConsent(input);
   }
 
   // ---- signing-keys (./state/signing-keys.ts) -------------------------------------------
   signingKeys(input: SigningKeysInput): Promise<StoredSigningKey[]> {
-    return this.kinds().signingKeys.signingKeys(input);
+    return this.#kinds().signingKeys.signingKeys(input);
   }
   rotateSigningKeys(input: SigningKeysInput): Promise<StoredSigningKey[]> {
-    return this.kinds().signingKeys.rotateSigningKeys(input);
+    return this.#kinds().signingKeys.rotateSigningKeys(input);
   }
   rotatePublishedSigningKey(input: SigningKeysInput & { nextPublishedBy: number }): Promise<{ rotated: boolean; keys: StoredSigningKey[] }> {
-    return this.kinds().signingKeys.rotatePublishedSigningKey(input);
+    return this.#kinds().signingKeys.rotatePublishedSigningKey(input);
   }
 
   /** Every kind but the signing keys deletes itself once nothing in it can still be used. */
   override async alarm(): Promise<void> {
-    const kinds = this.kinds();
+    const kinds = this.#kinds();
     if (!kinds.signingKeys.holds()) await kinds.destroy();
   }
 }

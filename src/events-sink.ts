@@ -1,4 +1,4 @@
-import { errorFields, log } from './log.js';
+import { errorFields } from './log.js';
 import type { AuditEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -9,15 +9,15 @@ export type EmitEvent = (event: AuditEvent) => Promise<void>;
  * when it keeps one). A failing hook is logged and never breaks the response that caused the event.
  */
 export function createEventSink(hooks: ResolvedOptions['hooks'], forward?: EmitEvent): EmitEvent {
-  // The default audit log: one structured line per event, its fields JSON-escaped (src/log.ts).
-  const audit = hooks.log === false ? undefined : (hooks.log ?? ((e: AuditEvent) => log.info('audit event', { ...e })));
+  // The audit sink resolved from the options: one logger line per event (src/log.ts), or `log`; none when silenced.
+  const audit = hooks.log || undefined;
   return async (event) => {
     const calls: (void | Promise<void>)[] = [];
     const safely = (name: string, fn: () => void | Promise<void>) => {
       try {
-        calls.push(Promise.resolve(fn()).catch((err) => log.error('hook failed', { hook: name, ...errorFields(err) })));
+        calls.push(Promise.resolve(fn()).catch((err) => hooks.logger.error('hook failed', { hook: name, ...errorFields(err) })));
       } catch (err) {
-        log.error('hook failed', { hook: name, ...errorFields(err) });
+        hooks.logger.error('hook failed', { hook: name, ...errorFields(err) });
       }
     };
     if (audit) safely('log', () => audit(event));

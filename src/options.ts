@@ -134,7 +134,7 @@ export interface ResolvedOptions {
   /** Where every line of this instance goes (`logger`, or `log: false`). */
   logger: Logger;
   /** `log` is always set: the audit sink, or `false` when nothing is logged. */
-  hooks: Pick<McpAuthOptions, 'onTokenIssued' | 'onRevocation' | 'onEvent' | 'log'>;
+  hooks: Pick<McpAuthOptions, 'onTokenIssued' | 'onRevocation' | 'onEvent' | 'log'> & { logger: Logger };
   /** True on http loopback issuers: cookies cannot be `Secure` there. */
   insecureLoopback: boolean;
   clock: () => number;
@@ -286,7 +286,7 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
     bindings: { clients: options.bindings?.clients ?? 'MCP_AUTH_CLIENTS', state: options.bindings?.state ?? 'MCP_AUTH_STATE' },
     operatorSecret,
     logger,
-    hooks: { onTokenIssued: options.onTokenIssued, onRevocation: options.onRevocation, onEvent: options.onEvent, log: auditLog(options.log, logger) },
+    hooks: { onTokenIssued: options.onTokenIssued, onRevocation: options.onRevocation, onEvent: options.onEvent, log: auditLog(options.log, logger), logger },
     insecureLoopback: issuerUrl.protocol === 'http:',
     clock: options.clock ?? (() => Math.floor(Date.now() / 1000)),
   };

@@ -6,7 +6,6 @@ import { sha256, timingSafeEqual } from '../crypto.js';
 import { isStorableClientId, issuerKey } from '../storage/keys.js';
 import type { ClientRecord } from '../storage/client-store.js';
 import type { GrantRecord } from '../grants/grant-record.js';
-import { log } from '../log.js';
 import { defer } from '../services.js';
 
 /**
@@ -110,7 +109,7 @@ export async function deleteClient(c: AppContext): Promise<Response> {
   const key = `client:${await issuerKey(options.issuer)}:${clientId}`;
   if ((await kv.get(key)) === null) throw new OAuthError('not_found', 'No registered client has this client_id.');
   await kv.delete(key);
-  log.info('operator deleted a client', { clientId });
+  c.var.services.options.logger.info('operator deleted a client', { clientId });
   return noStoreJson(c, { deleted: clientId });
 }
 
@@ -155,7 +154,7 @@ export async function revokeUserGrants(c: AppContext): Promise<Response> {
     notFound: grantIds.filter((_, i) => ended[i] === undefined),
     recordedBefore: now - GRANT_CREATION_SECONDS,
   });
-  if (endedGrants.length > 0) log.info('operator revoked grants of a user', { grantIds: endedGrants.map((grant) => grant.grant_id), upstreamNotRevoked: notRevokedUpstream ?? [] });
+  if (endedGrants.length > 0) c.var.services.options.logger.info('operator revoked grants of a user', { grantIds: endedGrants.map((grant) => grant.grant_id), upstreamNotRevoked: notRevokedUpstream ?? [] });
   for (const grant of endedGrants)
     defer(c, services.emit({ type: 'token.revoked', clientId: grant.client_id, sub: grant.sub, grantId: grant.grant_id, upstreamGrantId: grant.upstream_grant_id ?? undefined, tokenType: 'refresh_token', reason: 'operator_request' }));
   return noStoreJson(c, {
@@ -189,7 +188,7 @@ export async function rotateSigningKey(c: AppContext): Promise<Response> {
     });
   }
   const current = keys.find((key) => key.status === 'current');
-  log.info('operator rotated the signing key', { current: current?.kid, next: next?.kid });
+  c.var.services.options.logger.info('operator rotated the signing key', { current: current?.kid, next: next?.kid });
   return noStoreJson(c, {
     current: current?.kid,
     next: next?.kid,

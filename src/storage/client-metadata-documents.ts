@@ -2,7 +2,7 @@ import { OAuthError } from '../errors.js';
 import { validateClientMetadata } from '../protocol/client-metadata.js';
 import type { ClientRecord, ClientStore } from './client-store.js';
 import { readLimited } from '../body.js';
-import { log } from '../log.js';
+import { consoleLogger, type Logger } from '../log.js';
 import { hostRefusal } from '../protocol/public-host.js';
 import { parseUriStrictly } from '../protocol/uri-syntax.js';
 
@@ -89,7 +89,7 @@ export function cacheSeconds(cacheControl: string | null, max: number): number {
 /** A ClientStore that answers URL client_ids from their metadata documents and the rest from `store`. */
 export function withClientMetadataDocuments(
   store: ClientStore,
-  policy: { allowedRedirectUris?: readonly (string | RegExp)[]; scopes: readonly string[] },
+  policy: { allowedRedirectUris?: readonly (string | RegExp)[]; scopes: readonly string[]; logger?: Logger },
   options: ClientMetadataDocumentOptions = {},
   now: () => number = () => Math.floor(Date.now() / 1000),
 ): ClientStore {
@@ -155,7 +155,7 @@ export function withClientMetadataDocuments(
         return await loadClient(clientId);
       } catch (err) {
         if (err instanceof OAuthError) {
-          log.warn('client metadata document refused', { clientId, reason: err.description });
+          (policy.logger ?? consoleLogger).warn('client metadata document refused', { clientId, reason: err.description });
           return undefined; // an unknown client to every caller: error page at /authorize, invalid_client at /token
         }
         throw err;

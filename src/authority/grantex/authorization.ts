@@ -90,7 +90,7 @@ export async function upstreamCallback(c: AppContext, pageError: (message: strin
   const code = params.get('code');
   if (!code) {
     const services = c.var.services;
-    const cancelled = await services.grant(grantIdOf(state)!).cancelUpstreamAuthorization({
+    const cancelled = await services.upstreamGrant(grantIdOf(state)!).cancelUpstreamAuthorization({
       stateHash: await sha256(state),
       browserHash: browser ? await sha256(browser) : undefined,
       now: services.now(),
@@ -112,7 +112,7 @@ async function completeUpstream(
 ): Promise<Response> {
   const services = c.var.services;
   const grantId = grantIdOf(input.state)!;
-  const stub = services.grant(grantId);
+  const stub = services.upstreamGrant(grantId);
   const now = services.now();
   const match = { stateHash: await sha256(input.state), browserHash: input.browser ? await sha256(input.browser) : undefined, now };
   const pending = await stub.pendingUpstreamAuthorization(match);

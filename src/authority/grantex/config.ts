@@ -95,6 +95,9 @@ export function grantex(options: GrantexAuthorityOptions): GrantexAuthority {
   };
 }
 
+/** RFC 6749 §5.2 `temporarily_unavailable` (503): Grantex could not be reached or asked to retry. */
+const UNAVAILABLE = 'The grant authority is unavailable; retry later.';
+
 /**
  * Maps a failed Grantex call to what the OAuth client sees: never the upstream message.
  * Retryable failures are `temporarily_unavailable` (503), the rest `fallback`.
@@ -102,7 +105,7 @@ export function grantex(options: GrantexAuthorityOptions): GrantexAuthority {
 export function upstreamError(err: unknown, fallback: OAuthError): OAuthError {
   if (err instanceof GrantexError) {
     log.error('grant authority call failed', { status: err.status, retryable: err.retryable, requestId: err.requestId, upstreamMessage: err.upstreamMessage, ...errorFields(err) });
-    if (err.retryable) return new OAuthError('temporarily_unavailable', 'The grant authority is unavailable; retry later.', { status: 503, headers: { 'Retry-After': String(Math.ceil((err.retryAfterMs ?? 5000) / 1000)) } });
+    if (err.retryable) return new OAuthError('temporarily_unavailable', UNAVAILABLE, { status: 503, headers: { 'Retry-After': String(Math.ceil((err.retryAfterMs ?? 5000) / 1000)) } });
     return fallback;
   }
   throw err;
@@ -177,14 +180,14 @@ export async function readGrantToken(authority: GrantexAuthority, verify: TokenV
     grant = await verify(token);
   } catch (err) {
     if (err instanceof TokenVerificationError) {
-      if (err.unavailable) throw new OAuthError('temporarily_unavailable', 'The grant authority is unavailable; retry later.', { status: 503 });
+      if (err.unavailable) throw new OAuthError('temporarily_unavailable', UNAVAILABLE, { status: 503 });
       return undefined;
     }
     throw err;
   }
   if (authority.introspection === 'online') {
     const online = await authority.api.grants.verify(token).catch((err) => {
-      throw upstreamError(err, new OAuthError('temporarily_unavailable', 'The grant authority is unavailable; retry later.', { status: 503 }));
+      throw upstreamError(err, new OAuthError('temporarily_unavailable', UNAVAILABLE, { status: 503 }));
     });
     if (!online.active) return undefined;
   }

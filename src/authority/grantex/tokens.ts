@@ -60,7 +60,7 @@ export async function exchangeGrantexCode(services: Services, authority: Grantex
   if (!settled.ok) {
     const mapped = upstreamError(settled.error, new OAuthError('invalid_grant', settled.afterUnknown ? ENDED : INVALID_CODE));
     if (!settled.refused) {
-      await ours.releaseAuthorizationCode();
+      await services.upstreamGrant(grant.grant_id).releaseAuthorizationCode();
       throw mapped;
     }
     await ours.revokeGrant({ clientId: grant.client_id });
@@ -86,7 +86,7 @@ export async function refreshGrantex(
   if (!settled.ok) {
     const mapped = upstreamError(settled.error, new OAuthError('invalid_grant', settled.afterUnknown ? ENDED : INVALID_REFRESH));
     if (!settled.refused) {
-      await ours.rollbackRefreshRotation({ presentedHash: await sha256(presented), newHash: await sha256(rotated) });
+      await services.upstreamGrant(grant.grant_id).rollbackRefreshRotation({ presentedHash: await sha256(presented), newHash: await sha256(rotated) });
       throw mapped;
     }
     // Refused: Grantex's refresh token is spent (its successor lost) or its grant is over. Ours ends with it.
@@ -115,7 +115,7 @@ async function keepUpstreamTokens(services: Services, authority: GrantexAuthorit
       clientId: grant.client_id,
       expiresAt: Math.max(grant.refresh_expires_at ?? 0, facts.exp, now + 60),
     });
-    attached = await services.grant(grant.grant_id).attachUpstreamTokens({
+    attached = await services.upstreamGrant(grant.grant_id).attachUpstreamTokens({
       upstreamGrantId: response.grantId,
       upstreamExpiresAt: facts.exp, // grant tokens expire with their grant (refresh does not extend it)
       refreshTokenHash: keepsRefresh ? await sha256(refreshToken) : undefined,

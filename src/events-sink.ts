@@ -12,7 +12,7 @@ export function createEventSink(hooks: ResolvedOptions['hooks'], forward?: EmitE
   // The audit sink resolved from the options: one logger line per event (src/log.ts), or `log`; none when silenced.
   const audit = hooks.log || undefined;
   return async (event) => {
-    const calls: (void | Promise<void>)[] = [];
+    const calls: Promise<void>[] = [];
     const safely = (name: string, fn: () => void | Promise<void>) => {
       try {
         calls.push(Promise.resolve(fn()).catch((err) => hooks.logger.error('hook failed', { hook: name, ...errorFields(err) })));

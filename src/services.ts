@@ -20,11 +20,8 @@ import type { GrantRecord } from './grants/grant-record.js';
 export interface Services {
   options: ResolvedOptions;
   clients: ClientStore;
-  /**
-   * One grant's instance. It also answers the Grantex methods (`UpstreamGrantStore`) until the
-   * Grantex code calls them through `upstreamGrant`.
-   */
-  grant(grantId: string): GrantStore & UpstreamGrantStore;
+  /** One grant's instance: its code, refresh-token family and access-token denylist. */
+  grant(grantId: string): GrantStore;
   /** Grantex mode: the upstream part of one grant's instance (same instance as `grant`). */
   upstreamGrant(grantId: string): UpstreamGrantStore;
   /**
@@ -90,7 +87,8 @@ export function createServiceFactory(options: ResolvedOptions, authority: GrantA
     // Each seam is the instance's stub seen through its kind's interface (RPC).
     const upstreamLink = (upstreamGrantId: string): UpstreamLinkStore => stub(stateObjectNames.upstreamGrant(upstreamGrantId));
     const userGrants = (sub: string): UserGrantIndex => stub(stateObjectNames.userGrants(sub));
-    const grant = (grantId: string): GrantStore & UpstreamGrantStore => stub(stateObjectNames.grant(grantId));
+    const grant = (grantId: string): GrantStore => stub(stateObjectNames.grant(grantId));
+    const upstreamGrant = (grantId: string): UpstreamGrantStore => stub(stateObjectNames.grant(grantId));
     const signingKeys = (): SigningKeyStore => stub(stateObjectNames.signingKeys());
     const result: Services = {
       options,
@@ -101,7 +99,7 @@ export function createServiceFactory(options: ResolvedOptions, authority: GrantA
           : withStaticClients(store, options.clients),
       ),
       grant,
-      upstreamGrant: grant,
+      upstreamGrant,
       userGrants,
       createGrant: async (record) => {
         // The latest a token of this grant can be valid: its code redeemed at the last moment

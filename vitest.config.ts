@@ -6,7 +6,8 @@ import { defineConfig } from 'vitest/config';
 // - workerd (Miniflare, test/node) reporting a client that hung up while it was writing, e.g. an
 //   MCP client closing its event stream, then that report's unsymbolised stack.
 const OPERATOR_LOG = '"source":"mcp-auth-edge"';
-const CLIENT_HUNG_UP = /^workerd\/server\/server\.c\+\+:\d+: error: kj::getCaughtExceptionAsKj\(\) = kj\/async-io-unix\.c\+\+:\d+: disconnected: ::write\(fd, buffer\.begin\(\), buffer\.size\(\)\): Broken pipe$/;
+const CLIENT_HUNG_UP =
+  /^workerd\/server\/server\.c\+\+:\d+: error: kj::getCaughtExceptionAsKj\(\) = kj\/async-io-unix\.c\+\+:\d+: disconnected: ::write\(fd, buffer\.begin\(\), buffer\.size\(\)\): Broken pipe$/;
 const WORKERD_STACK = /^stack:( \S+\/workerd@[0-9a-f]+)+$/;
 const ANSI = /\x1b\[[0-9;]*m/g;
 let afterHangUp = false;

@@ -23,7 +23,11 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 // A fresh clone: install the locked dependencies first (the libraries below need them).
-if (!['autocannon', 'miniflare', 'wrangler', '@cloudflare/workers-oauth-provider'].every((name) => existsSync(resolve(ROOT, 'node_modules', name, 'package.json')))) {
+if (
+  !['autocannon', 'miniflare', 'wrangler', '@cloudflare/workers-oauth-provider'].every((name) =>
+    existsSync(resolve(ROOT, 'node_modules', name, 'package.json')),
+  )
+) {
   console.log('installing dependencies: npm ci');
   execFileSync('npm', ['ci'], { cwd: ROOT, stdio: 'inherit' });
 }
@@ -76,7 +80,10 @@ function machine() {
   const version = (name) => JSON.parse(readFileSync(resolve(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
   let commit = 'unknown';
   try {
-    const git = (...a) => execFileSync('git', a, { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const git = (...a) =>
+      execFileSync('git', a, { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim();
     commit = git('rev-parse', '--short', 'HEAD') + (git('status', '--porcelain', '--', 'src', 'bench', 'scripts') ? ' + uncommitted changes' : '');
   } catch {
     // not a git checkout
@@ -136,7 +143,10 @@ function scenarioGroups(sides) {
   const fixed = (id, title, request, only) => ({ id, title, only, spec: (side) => request(side) });
   const list = [
     fixed('floor', 'no-auth floor: GET /ping', (s) => ({ path: '/ping', headers: { Authorization: `Bearer ${s.accessToken}` } })),
-    fixed('protected', 'protected: GET /mcp-ping (Bearer, the same token every request)', (s) => ({ path: '/mcp-ping', headers: { Authorization: `Bearer ${s.accessToken}` } })),
+    fixed('protected', 'protected: GET /mcp-ping (Bearer, the same token every request)', (s) => ({
+      path: '/mcp-ping',
+      headers: { Authorization: `Bearer ${s.accessToken}` },
+    })),
     fixed(
       'protected-every-time',
       'protected, verifying every request: GET /mcp-ping-every-time (verifiedTokenCacheSize 0; ours only)',
@@ -150,7 +160,12 @@ function scenarioGroups(sides) {
       'ours',
     ),
     fixed('metadata', 'metadata: GET /.well-known/oauth-authorization-server', () => ({ path: '/.well-known/oauth-authorization-server' })),
-    fixed('register', 'DCR: POST /register', () => ({ path: '/register', method: 'POST', headers: { 'Content-Type': 'application/json' }, body: registrationBody })),
+    fixed('register', 'DCR: POST /register', () => ({
+      path: '/register',
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: registrationBody,
+    })),
     fixed(
       'introspect',
       'introspection: POST /introspect (access token)',
@@ -287,8 +302,7 @@ function grantBudget() {
  */
 async function measureGroup(group, sides) {
   const cells = [];
-  for (const scenario of group)
-    for (const side of sides) if (!scenario.only || scenario.only === side.kind) cells.push({ scenario, side, runs: [] });
+  for (const scenario of group) for (const side of sides) if (!scenario.only || scenario.only === side.kind) cells.push({ scenario, side, runs: [] });
   // Grant objects a scenario keeps using throughout (the refresh pool), counted once.
   const held = [];
   for (const { scenario, side } of cells) if (scenario.opensGrants && side.grants) held.push([side, await side.grants.reserve(scenario.opensGrants)]);
@@ -428,7 +442,18 @@ function evaluate(results, micro, bundleSizes, extraCost) {
   return {
     targets,
     rateLimitCost,
-    derived: { verifyMs, extraMs, theirExtraMs: extraCost.theirs, everyTimeExtraMs: everyTime, bareJoseExtraMs: bare, middlewareOverhead, minimalOverhead, oursOverMinimal, verifierOverhead, authenticatorOverhead },
+    derived: {
+      verifyMs,
+      extraMs,
+      theirExtraMs: extraCost.theirs,
+      everyTimeExtraMs: everyTime,
+      bareJoseExtraMs: bare,
+      middlewareOverhead,
+      minimalOverhead,
+      oursOverMinimal,
+      verifierOverhead,
+      authenticatorOverhead,
+    },
   };
 }
 
@@ -454,15 +479,19 @@ function microTable(micro) {
   const jose = micro.variants['jose-jwks'].usPerOp;
   const lines = ['| variant (in workerd) | µs / op | ops/s | vs jose.jwtVerify (JWKS) | spread |', '|---|--:|--:|--:|--:|'];
   for (const [name, v] of Object.entries(micro.variants)) {
-    const rel = name.startsWith('hono') || name.startsWith('mcp-auth-protect') ? '' : (() => {
-      const x = pairedMedian(micro, (us) => us(name) / us('jose-jwks') - 1);
-      return `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}% (paired)`;
-    })();
+    const rel =
+      name.startsWith('hono') || name.startsWith('mcp-auth-protect')
+        ? ''
+        : (() => {
+            const x = pairedMedian(micro, (us) => us(name) / us('jose-jwks') - 1);
+            return `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}% (paired)`;
+          })();
     lines.push(`| ${name} | ${v.usPerOp.toFixed(1)} | ${fmt.rps(v.opsPerSec)} | ${rel} | ±${(v.spreadPct / 2).toFixed(0)}% |`);
   }
   const net = (name) => micro.variants[name].usPerOp - micro.variants['hono-floor'].usPerOp;
   const paired = (name) => pairedMedian(micro, (us) => (us(name) - us('hono-floor')) / us('jose-jwks') - 1);
-  const row = (label, name) => lines.push(`| ${label} | ${net(name).toFixed(1)} | | ${paired(name) >= 0 ? '+' : ''}${(paired(name) * 100).toFixed(1)}% (paired) | |`);
+  const row = (label, name) =>
+    lines.push(`| ${label} | ${net(name).toFixed(1)} | | ${paired(name) >= 0 ? '+' : ''}${(paired(name) * 100).toFixed(1)}% (paired) | |`);
   row('minimal Hono middleware net (hono-jose − hono-floor)', 'hono-jose');
   row('requireMcpAuth net (hono-protect − hono-floor)', 'hono-protect');
   row('auth.protect() net (mcp-auth-protect − hono-floor)', 'mcp-auth-protect');
@@ -496,16 +525,25 @@ function report(run) {
   );
   if (evaluation.rateLimitCost) {
     const c = evaluation.rateLimitCost;
-    out.push(`Rate limit on /token (one Durable Object round trip per request, all from one address): +${(c.msPerRequest * 1000).toFixed(0)} µs per request, ${(c.share * 100).toFixed(0)}% fewer requests/s.`);
+    out.push(
+      `Rate limit on /token (one Durable Object round trip per request, all from one address): +${(c.msPerRequest * 1000).toFixed(0)} µs per request, ${(c.share * 100).toFixed(0)}% fewer requests/s.`,
+    );
   }
   out.push('');
-  out.push(`In-isolate verification (one ES256 token, ${micro.rounds} rounds × ${micro.n} verifications per variant, medians; empty request ${micro.emptyRequestMs.toFixed(2)} ms subtracted):`);
+  out.push(
+    `In-isolate verification (one ES256 token, ${micro.rounds} rounds × ${micro.n} verifications per variant, medians; empty request ${micro.emptyRequestMs.toFixed(2)} ms subtracted):`,
+  );
   out.push('');
   out.push(microTable(micro));
   out.push('');
   out.push('| bundle (wrangler deploy --dry-run) | raw | gzip | minified + gzip |', '|---|--:|--:|--:|');
-  const labels = { standalone: 'mcp-auth-edge stand-alone worker (src/index.ts)', ours: 'bench/ours (createMcpAuth, a second issuer, 4 routes)', theirs: 'bench/theirs (OAuthProvider + 2 routes)' };
-  for (const [name, s] of Object.entries(bundleSizes)) out.push(`| ${labels[name]} | ${fmt.kib(s.bytes)} | ${fmt.kib(s.gzipBytes)} | ${fmt.kib(s.minified.gzipBytes)} |`);
+  const labels = {
+    standalone: 'mcp-auth-edge stand-alone worker (src/index.ts)',
+    ours: 'bench/ours (createMcpAuth, a second issuer, 4 routes)',
+    theirs: 'bench/theirs (OAuthProvider + 2 routes)',
+  };
+  for (const [name, s] of Object.entries(bundleSizes))
+    out.push(`| ${labels[name]} | ${fmt.kib(s.bytes)} | ${fmt.kib(s.gzipBytes)} | ${fmt.kib(s.minified.gzipBytes)} |`);
   out.push('');
   const before = (id) => run.previous?.evaluation.targets.find((t) => t.id === id);
   out.push(`| target | measured | result |${run.previous ? ' previous run |' : ''}`, `|---|---|---|${run.previous ? '---|' : ''}`);
@@ -573,7 +611,10 @@ async function main() {
       log(`load: ${group.map((s) => s.id).join(' + ')}`);
       for (const result of await measureGroup(group, sides)) {
         results.push(result);
-        log(`  ${result.id}: ours ${fmt.rps(result.ours?.rps)} req/s ${JSON.stringify(result.ours?.rounds)}` + (result.theirs ? `, theirs ${fmt.rps(result.theirs.rps)} req/s ${JSON.stringify(result.theirs.rounds)}, ratio ${fmt.ratio(result.ratio)}` : ''));
+        log(
+          `  ${result.id}: ours ${fmt.rps(result.ours?.rps)} req/s ${JSON.stringify(result.ours?.rounds)}` +
+            (result.theirs ? `, theirs ${fmt.rps(result.theirs.rps)} req/s ${JSON.stringify(result.theirs.rounds)}, ratio ${fmt.ratio(result.ratio)}` : ''),
+        );
       }
     }
     // The protected route's extra cost over the floor, per round (they ran in the same rounds).
@@ -583,7 +624,16 @@ async function main() {
   }
 
   const evaluation = evaluate(results, micro, bundleSizes, extraCost);
-  const run = { date: new Date().toISOString(), durationSeconds: Math.round((Date.now() - started) / 1000), machine: info, config: CONFIG, results, micro, bundleSizes, evaluation };
+  const run = {
+    date: new Date().toISOString(),
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    machine: info,
+    config: CONFIG,
+    results,
+    micro,
+    bundleSizes,
+    evaluation,
+  };
   // The run before this one, for the "previous run" columns (two runs side by side show the noise).
   const resultsPath = resolve(ROOT, 'bench/results.json');
   let previous;

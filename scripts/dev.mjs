@@ -42,7 +42,8 @@ export function devSettings(argv, env) {
     else passThrough.push(arg);
   }
   const [name, raw] = portArg !== undefined ? ['--port', portArg] : env.PORT ? ['PORT', env.PORT] : ['', String(DEFAULT_PORT)];
-  if (!/^\d{1,5}$/.test(raw ?? '') || Number(raw) < 1 || Number(raw) > 65535) throw new Error(`${name} must be a port number from 1 to 65535, not "${raw ?? ''}"`);
+  if (!/^\d{1,5}$/.test(raw ?? '') || Number(raw) < 1 || Number(raw) > 65535)
+    throw new Error(`${name} must be a port number from 1 to 65535, not "${raw ?? ''}"`);
   const port = Number(raw);
   let issuer = `http://localhost:${port}`;
   if (env.ISSUER) {

@@ -12,8 +12,17 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const { values: args } = parseArgs({ options: { grantex: { type: 'string' }, 'live-key': { type: 'string' }, 'sandbox-key': { type: 'string' }, 'public-base': { type: 'string' }, only: { type: 'string' } } });
-if (!args.grantex || !args['live-key'] || !args['sandbox-key']) throw new Error('usage: --grantex <base URL> --live-key <key> --sandbox-key <key> [--public-base <URL>]');
+const { values: args } = parseArgs({
+  options: {
+    grantex: { type: 'string' },
+    'live-key': { type: 'string' },
+    'sandbox-key': { type: 'string' },
+    'public-base': { type: 'string' },
+    only: { type: 'string' },
+  },
+});
+if (!args.grantex || !args['live-key'] || !args['sandbox-key'])
+  throw new Error('usage: --grantex <base URL> --live-key <key> --sandbox-key <key> [--public-base <URL>]');
 const baseUrl = args.grantex.replace(/\/+$/, '');
 
 const outfile = join(mkdtempSync(join(tmpdir(), 'grantex-contract-')), 'contract.mjs');
@@ -22,7 +31,11 @@ const { contractCases } = await import(outfile);
 
 const AGENT_SCOPES = ['mcp:tools:read', 'mcp:tools:write'];
 async function post(path, apiKey, body) {
-  const res = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { ...(apiKey ? { Authorization: `Bearer ${apiKey}` } : {}), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { ...(apiKey ? { Authorization: `Bearer ${apiKey}` } : {}), 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (res.status >= 300) throw new Error(`${path} answered ${res.status}: ${await res.text()}`);
   return res.json();
 }

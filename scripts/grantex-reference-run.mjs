@@ -53,15 +53,18 @@ async function startProxy() {
   const server = createServer((req, res) => {
     const path = req.url.split('?')[0];
     const dropping = req.method === 'POST' && lose.delete(path);
-    const upstream = httpRequest({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
-      if (dropping) {
-        answer.resume();
-        answer.on('end', () => req.socket.destroy()); // Grantex did the work; its reply is lost
-        return;
-      }
-      res.writeHead(answer.statusCode, answer.headers);
-      answer.pipe(res);
-    });
+    const upstream = httpRequest(
+      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host } },
+      (answer) => {
+        if (dropping) {
+          answer.resume();
+          answer.on('end', () => req.socket.destroy()); // Grantex did the work; its reply is lost
+          return;
+        }
+        res.writeHead(answer.statusCode, answer.headers);
+        answer.pipe(res);
+      },
+    );
     req.pipe(upstream);
   });
   await new Promise((done) => server.listen(port, '127.0.0.1', done));
@@ -70,7 +73,10 @@ async function startProxy() {
 
 async function startExample(vars) {
   const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
-  execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '-c', 'examples/mcp-server/wrangler.toml', '--outdir', resolve('.test-dist/example')], { stdio: 'pipe', env });
+  execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '-c', 'examples/mcp-server/wrangler.toml', '--outdir', resolve('.test-dist/example')], {
+    stdio: 'pipe',
+    env,
+  });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const mf = new Miniflare({
@@ -105,51 +111,124 @@ if (agent.status !== 201) throw new Error(`creating an agent answered ${agent.st
 const { agentId, developerId } = agent.body;
 const jwks = await fetch(`${GRANTEX}/.well-known/jwks.json`);
 await paced();
-const issuer = decodeJwt((await grantex('/v1/token', { method: 'POST', body: { code: (await grantex('/v1/authorize', { method: 'POST', body: { agentId, principalId: 'probe', scopes: ['mcp:tools:read'] } })).body.code, agentId } })).body.grantToken).iss;
+const issuer = decodeJwt(
+  (
+    await grantex('/v1/token', {
+      method: 'POST',
+      body: {
+        code: (await grantex('/v1/authorize', { method: 'POST', body: { agentId, principalId: 'probe', scopes: ['mcp:tools:read'] } })).body.code,
+        agentId,
+      },
+    })
+  ).body.grantToken,
+).iss;
 console.log(`Grantex ${GRANTEX} (iss ${issuer}, JWKS ${jwks.status}); our agent ${agentId}, developer ${developerId}`);
 
 const proxy = await startProxy();
-const server = await startExample({ GRANTEX_BASE_URL: proxy.url, GRANTEX_API_KEY: API_KEY, GRANTEX_AGENT_ID: agentId, GRANTEX_DEVELOPER_ID: developerId, GRANTEX_TOKEN_ISSUER: issuer });
+const server = await startExample({
+  GRANTEX_BASE_URL: proxy.url,
+  GRANTEX_API_KEY: API_KEY,
+  GRANTEX_AGENT_ID: agentId,
+  GRANTEX_DEVELOPER_ID: developerId,
+  GRANTEX_TOKEN_ISSUER: issuer,
+});
 const resource = `${server.url}/mcp`;
 const redirectUri = 'http://127.0.0.1:53999/callback';
-const client = await (await fetch(`${server.url}/register`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ client_name: 'reference run', redirect_uris: [redirectUri], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], scope: 'mcp:tools:read mcp:tools:write offline_access' }) })).json();
+const client = await (
+  await fetch(`${server.url}/register`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      client_name: 'reference run',
+      redirect_uris: [redirectUri],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      scope: 'mcp:tools:read mcp:tools:write offline_access',
+    }),
+  })
+).json();
 
 /** Our /authorize with the development sign-in as `username`; sandbox keys approve at once. */
 async function codeFor(username) {
   await paced();
   const verifier = randomBytes(32).toString('base64url');
   const url = new URL(`${server.url}/authorize`);
-  url.search = new URLSearchParams({ response_type: 'code', client_id: client.client_id, redirect_uri: redirectUri, code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256', state: 's', resource, scope: 'mcp:tools:read offline_access' }).toString();
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: client.client_id,
+    redirect_uri: redirectUri,
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+    state: 's',
+    resource,
+    scope: 'mcp:tools:read offline_access',
+  }).toString();
   const back = await approveHeadlessly(url.href, { username });
   const code = back.searchParams.get('code');
   if (!code) throw new Error(`no code: ${back.href}`);
   return { code, verifier };
 }
-const exchange = ({ code, verifier }) => fetch(`${server.url}/token`, form({ grant_type: 'authorization_code', code, code_verifier: verifier, client_id: client.client_id, redirect_uri: redirectUri, resource }));
+const exchange = ({ code, verifier }) =>
+  fetch(
+    `${server.url}/token`,
+    form({ grant_type: 'authorization_code', code, code_verifier: verifier, client_id: client.client_id, redirect_uri: redirectUri, resource }),
+  );
 const mcp = (token, tool = 'whoami') =>
-  fetch(resource, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: {} } }) });
+  fetch(resource, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: {} } }),
+  });
 const introspect = async (token) => (await (await fetch(`${server.url}/introspect`, form({ token, client_id: client.client_id }))).json()).active === true;
 
 try {
   // 1. The flow
   const tokens = await (await exchange(await codeFor('grace'))).json();
   const claims = decodeJwt(tokens.access_token);
-  check('flow: /token returns the Grantex grant token and a refresh token of ours', claims.iss === issuer && claims.sub === 'grace' && claims.aud === resource && typeof tokens.refresh_token === 'string', `grnt ${claims.grnt}`);
+  check(
+    'flow: /token returns the Grantex grant token and a refresh token of ours',
+    claims.iss === issuer && claims.sub === 'grace' && claims.aud === resource && typeof tokens.refresh_token === 'string',
+    `grnt ${claims.grnt}`,
+  );
   check('flow: a protected MCP tool call with it', (await mcp(tokens.access_token)).status === 200);
-  const refreshed = await (await fetch(`${server.url}/token`, form({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id }))).json();
-  check('flow: refresh rotates through Grantex (same grnt, new jti)', decodeJwt(refreshed.access_token).grnt === claims.grnt && decodeJwt(refreshed.access_token).jti !== claims.jti);
+  const refreshed = await (
+    await fetch(`${server.url}/token`, form({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id }))
+  ).json();
+  check(
+    'flow: refresh rotates through Grantex (same grnt, new jti)',
+    decodeJwt(refreshed.access_token).grnt === claims.grnt && decodeJwt(refreshed.access_token).jti !== claims.jti,
+  );
   await fetch(`${server.url}/revoke`, form({ token: refreshed.refresh_token, client_id: client.client_id }));
   const upstream = await grantex(`/v1/grants/${claims.grnt}`);
-  check('flow: /revoke revokes the grant at Grantex and introspection says inactive', upstream.body?.status === 'revoked' && !(await introspect(refreshed.access_token)), `GET /v1/grants/{id} → ${upstream.body?.status}`);
+  check(
+    'flow: /revoke revokes the grant at Grantex and introspection says inactive',
+    upstream.body?.status === 'revoked' && !(await introspect(refreshed.access_token)),
+    `GET /v1/grants/{id} → ${upstream.body?.status}`,
+  );
 
   // 2. A stranger's token for our resource and "alice"
-  const signup = await fetch(`${GRANTEX}/v1/signup`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: `stranger ${Date.now()}`, mode: 'sandbox' }) });
+  const signup = await fetch(`${GRANTEX}/v1/signup`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: `stranger ${Date.now()}`, mode: 'sandbox' }),
+  });
   const stranger = await signup.json();
   const strangerAgent = (await grantex('/v1/agents', { method: 'POST', apiKey: stranger.apiKey, body: { name: 'stranger', scopes: ['mcp:tools:read'] } })).body;
-  const strangerCode = (await grantex('/v1/authorize', { method: 'POST', apiKey: stranger.apiKey, body: { agentId: strangerAgent.agentId, principalId: 'alice', scopes: ['mcp:tools:read', 'mcp:tools:write'], audience: resource } })).body.code;
-  const foreign = (await grantex('/v1/token', { method: 'POST', apiKey: stranger.apiKey, body: { code: strangerCode, agentId: strangerAgent.agentId } })).body.grantToken;
+  const strangerCode = (
+    await grantex('/v1/authorize', {
+      method: 'POST',
+      apiKey: stranger.apiKey,
+      body: { agentId: strangerAgent.agentId, principalId: 'alice', scopes: ['mcp:tools:read', 'mcp:tools:write'], audience: resource },
+    })
+  ).body.code;
+  const foreign = (await grantex('/v1/token', { method: 'POST', apiKey: stranger.apiKey, body: { code: strangerCode, agentId: strangerAgent.agentId } })).body
+    .grantToken;
   const foreignAnswer = await mcp(foreign, 'create_ticket');
-  check("foreign token: another developer's grant token for our resource and alice is refused", foreignAnswer.status === 401, `${foreignAnswer.status} ${foreignAnswer.headers.get('www-authenticate')}`);
+  check(
+    "foreign token: another developer's grant token for our resource and alice is refused",
+    foreignAnswer.status === 401,
+    `${foreignAnswer.status} ${foreignAnswer.headers.get('www-authenticate')}`,
+  );
 
   // 3. Parallel redemptions of one code
   const rounds = Number(args.rounds);
@@ -158,9 +237,16 @@ try {
   for (let round = 0; round < rounds; round++) {
     const user = `race-${Date.now()}-${round}`;
     const issued = await codeFor(user);
-    const answers = await Promise.all(Array.from({ length: 3 }, (_, i) => new Promise((done) => setTimeout(done, i === 0 ? 0 : ((round * 53 + i * 29) % 240) * i)).then(() => exchange(issued))));
+    const answers = await Promise.all(
+      Array.from({ length: 3 }, (_, i) =>
+        new Promise((done) => setTimeout(done, i === 0 ? 0 : ((round * 53 + i * 29) % 240) * i)).then(() => exchange(issued)),
+      ),
+    );
     const bodies = await Promise.all(answers.map((a) => a.json()));
-    const key = answers.map((a) => a.status).sort().join(',');
+    const key = answers
+      .map((a) => a.status)
+      .sort()
+      .join(',');
     outcomes[key] = (outcomes[key] ?? 0) + 1;
     const held = bodies.filter((b) => b.access_token).map((b) => b.access_token);
     const listed = (await grantex(`/v1/grants?agentId=${agentId}&principalId=${encodeURIComponent(user)}`)).body.grants;
@@ -174,7 +260,11 @@ try {
       if ((status === 'active') !== (await introspect(token))) violations++;
     }
   }
-  check(`race: ${rounds} rounds of 3 parallel /token calls with one code leave no Grantex grant outside a live grant of ours`, violations === 0, `outcomes ${JSON.stringify(outcomes)}, violations ${violations}`);
+  check(
+    `race: ${rounds} rounds of 3 parallel /token calls with one code leave no Grantex grant outside a live grant of ours`,
+    violations === 0,
+    `outcomes ${JSON.stringify(outcomes)}, violations ${violations}`,
+  );
 
   // 4. A code exchange whose answer is lost on the way back
   const lostUser = `lost-${Date.now()}`;
@@ -183,7 +273,11 @@ try {
   const lost = await exchange(lostCode);
   const lostBody = await lost.json();
   const left = (await grantex(`/v1/grants?agentId=${agentId}&principalId=${lostUser}`)).body.grants;
-  check('lost answer: the exchange ends with invalid_grant and the Grantex grant it created is revoked', lost.status === 400 && lostBody.error === 'invalid_grant' && left.length === 1 && left[0].status === 'revoked', `${lost.status} ${lostBody.error}: ${lostBody.error_description}; Grantex grants ${JSON.stringify(left.map((g) => g.status))}`);
+  check(
+    'lost answer: the exchange ends with invalid_grant and the Grantex grant it created is revoked',
+    lost.status === 400 && lostBody.error === 'invalid_grant' && left.length === 1 && left[0].status === 'revoked',
+    `${lost.status} ${lostBody.error}: ${lostBody.error_description}; Grantex grants ${JSON.stringify(left.map((g) => g.status))}`,
+  );
 } finally {
   await server.dispose();
   proxy.close();

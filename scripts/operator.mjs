@@ -37,7 +37,7 @@ const command = positionals.join(' ');
 const COMMANDS = ['clients list', 'clients delete', 'grants revoke', 'keys rotate'];
 if (!COMMANDS.includes(command)) usageError(command ? `unknown command "${command}"` : 'a command is required');
 
-if (!values.issuer) usageError('--issuer is required (the worker\'s ISSUER)');
+if (!values.issuer) usageError("--issuer is required (the worker's ISSUER)");
 let issuer;
 try {
   issuer = new URL(values.issuer);
@@ -50,7 +50,7 @@ if (!(issuer.protocol === 'https:' || (issuer.protocol === 'http:' && loopback))
 const base = values.issuer.replace(/\/$/, '');
 
 const secret = process.env.OPERATOR_SECRET;
-if (!secret) usageError('OPERATOR_SECRET is not set: export the value of the worker\'s OPERATOR_SECRET secret');
+if (!secret) usageError("OPERATOR_SECRET is not set: export the value of the worker's OPERATOR_SECRET secret");
 if (secret.length < 32 || !/^[\x21-\x7E]+$/.test(secret)) usageError('OPERATOR_SECRET must be at least 32 visible ASCII characters, as the worker requires');
 
 if (command === 'clients delete' && !values['client-id']) usageError('clients delete needs --client-id ID');
@@ -77,10 +77,13 @@ async function api(method, path, body) {
     json = undefined;
   }
   if (res.ok) return json;
-  if (res.status === 404 && json?.error !== 'not_found') failure(`${base} serves no operator API: set the worker's OPERATOR_SECRET secret (and check --issuer)`);
+  if (res.status === 404 && json?.error !== 'not_found')
+    failure(`${base} serves no operator API: set the worker's OPERATOR_SECRET secret (and check --issuer)`);
   if (res.status === 401) failure(`OPERATOR_SECRET does not match the worker's OPERATOR_SECRET`);
   const retry = res.headers.get('Retry-After');
-  failure(`${method} /operator${path}: ${res.status} ${json?.error ?? ''} ${json?.error_description ?? text.slice(0, 200)}${retry ? ` (retry after ${retry} s)` : ''}`);
+  failure(
+    `${method} /operator${path}: ${res.status} ${json?.error ?? ''} ${json?.error_description ?? text.slice(0, 200)}${retry ? ` (retry after ${retry} s)` : ''}`,
+  );
 }
 
 const print = (value) => console.log(JSON.stringify(value, null, 2));

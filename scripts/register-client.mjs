@@ -35,10 +35,11 @@ const { values, usageError: fail } = commandLine('register-client', USAGE, {
   append: { type: 'string' },
 });
 
-if (!values.redirect?.length) fail('--redirect is required (the client\'s redirect URI)');
+if (!values.redirect?.length) fail("--redirect is required (the client's redirect URI)");
 for (const uri of values.redirect) webUrl('--redirect', uri, fail);
 if (values.name !== undefined && (values.name.length === 0 || values.name.length > 200)) fail('--name must be 1 to 200 characters');
-if (values.public && values['auth-method'] !== undefined && values['auth-method'] !== 'none') fail('--public and --auth-method contradict each other: a public client has no secret');
+if (values.public && values['auth-method'] !== undefined && values['auth-method'] !== 'none')
+  fail('--public and --auth-method contradict each other: a public client has no secret');
 const method = values.public ? 'none' : (values['auth-method'] ?? 'client_secret_basic');
 if (!['client_secret_basic', 'client_secret_post', 'none'].includes(method)) fail(`--auth-method "${method}" is not client_secret_basic or client_secret_post`);
 

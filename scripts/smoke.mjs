@@ -29,7 +29,7 @@ const { values, usageError } = commandLine('smoke', USAGE, {
   user: { type: 'string', default: 'smoke-test' },
   wait: { type: 'string', default: '300' },
 });
-if (!values.issuer) usageError('--issuer is required (the server\'s ISSUER)');
+if (!values.issuer) usageError("--issuer is required (the server's ISSUER)");
 const issuerUrl = webUrl('--issuer', values.issuer, usageError);
 if (values.issuer.endsWith('/') || issuerUrl.search) usageError(`--issuer "${values.issuer}" must be the exact ISSUER: no trailing slash, no query`);
 const issuer = values.issuer;
@@ -37,7 +37,7 @@ const resource = values.resource ?? `${issuer}/mcp`;
 webUrl('--resource', resource, usageError);
 const waitSeconds = Number(values.wait);
 if (!Number.isInteger(waitSeconds) || waitSeconds < 1 || waitSeconds > 3600) usageError('--wait must be a whole number of seconds from 1 to 3600');
-if (!/^[\p{L}\p{N} ._@'-]{1,64}$/u.test(values.user)) usageError('--user must be 1 to 64 letters, digits, spaces or . _ @ \' -');
+if (!/^[\p{L}\p{N} ._@'-]{1,64}$/u.test(values.user)) usageError("--user must be 1 to 64 letters, digits, spaces or . _ @ ' -");
 
 // ---- output ----------------------------------------------------------------------------
 
@@ -76,7 +76,9 @@ async function json(res, what) {
 }
 
 function describeError(body) {
-  return body && typeof body === 'object' && body.error ? `${body.error}${body.error_description ? `: ${body.error_description}` : ''}` : JSON.stringify(body).slice(0, 200);
+  return body && typeof body === 'object' && body.error
+    ? `${body.error}${body.error_description ? `: ${body.error_description}` : ''}`
+    : JSON.stringify(body).slice(0, 200);
 }
 
 function form(url, params, auth) {
@@ -87,7 +89,13 @@ function form(url, params, auth) {
   });
 }
 
-const decodeHtml = (text) => text.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const decodeHtml = (text) =>
+  text
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 
 /** The loopback listener the registered client redirects to; resolves with the first callback's query. */
 function startCallbackListener() {
@@ -131,7 +139,12 @@ async function run(listener) {
   const registerRes = await request(metadata.registration_endpoint, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ client_name: 'mcp-auth-edge smoke test', redirect_uris: [listener.redirectUri], grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'client_secret_basic' }),
+    body: JSON.stringify({
+      client_name: 'mcp-auth-edge smoke test',
+      redirect_uris: [listener.redirectUri],
+      grant_types: ['authorization_code', 'refresh_token'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    }),
   });
   const client = await json(registerRes, metadata.registration_endpoint);
   check(registerRes.status === 201 && client.client_id && client.client_secret, `registration answered ${registerRes.status}: ${describeError(client)}`);
@@ -142,10 +155,22 @@ async function run(listener) {
   const verifier = random(32);
   const state = random(16);
   const authorizeUrl = new URL(metadata.authorization_endpoint);
-  for (const [k, v] of Object.entries({ response_type: 'code', client_id: client.client_id, redirect_uri: listener.redirectUri, code_challenge: await s256(verifier), code_challenge_method: 'S256', state, resource, ...(scope ? { scope } : {}) }))
+  for (const [k, v] of Object.entries({
+    response_type: 'code',
+    client_id: client.client_id,
+    redirect_uri: listener.redirectUri,
+    code_challenge: await s256(verifier),
+    code_challenge_method: 'S256',
+    state,
+    resource,
+    ...(scope ? { scope } : {}),
+  }))
     authorizeUrl.searchParams.set(k, v);
   const callback = await authorize(authorizeUrl, listener);
-  check(!callback.searchParams.get('error'), `the authorization was refused: ${callback.searchParams.get('error')} ${callback.searchParams.get('error_description') ?? ''}`);
+  check(
+    !callback.searchParams.get('error'),
+    `the authorization was refused: ${callback.searchParams.get('error')} ${callback.searchParams.get('error_description') ?? ''}`,
+  );
   check(callback.searchParams.get('state') === state, 'the authorization response does not carry our state');
   check(callback.searchParams.get('iss') === issuer, `the authorization response's iss is "${callback.searchParams.get('iss')}", not the issuer (RFC 9207)`);
   const code = callback.searchParams.get('code');
@@ -153,7 +178,11 @@ async function run(listener) {
   pass(`code received at the redirect URI (state and iss match)`);
 
   step('token');
-  const tokenRes = await form(metadata.token_endpoint, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: listener.redirectUri, resource }, clientAuth);
+  const tokenRes = await form(
+    metadata.token_endpoint,
+    { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: listener.redirectUri, resource },
+    clientAuth,
+  );
   const tokens = await json(tokenRes, metadata.token_endpoint);
   check(tokenRes.status === 200 && tokens.access_token, `the token endpoint answered ${tokenRes.status}: ${describeError(tokens)}`);
   check(tokenRes.headers.get('cache-control')?.includes('no-store'), 'the token response is not Cache-Control: no-store');
@@ -199,7 +228,10 @@ async function authorize(authorizeUrl, listener) {
   if (page.status === 200) {
     const html = await page.text();
     const requestValue = /name="request" value="([^"]+)"/.exec(html)?.[1];
-    const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = page.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     if (requestValue && /name="username"/.test(html)) {
       const consent = await request(authorizeUrl.origin + authorizeUrl.pathname, {
         method: 'POST',
@@ -218,7 +250,9 @@ async function authorize(authorizeUrl, listener) {
   // cookies from the start, so the browser opens the authorization request itself.
   console.log(`  Open this URL in a browser, sign in and approve (waiting ${waitSeconds} s):\n  ${authorizeUrl.href}`);
   let timer;
-  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new StepFailed(`no authorization response within ${waitSeconds} s`)), waitSeconds * 1000)));
+  const timeout = new Promise(
+    (_, reject) => (timer = setTimeout(() => reject(new StepFailed(`no authorization response within ${waitSeconds} s`)), waitSeconds * 1000)),
+  );
   try {
     return await Promise.race([listener.received, timeout]);
   } finally {

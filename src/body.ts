@@ -3,7 +3,11 @@
  * soon as it is too large (a declared Content-Length is checked first). Returns undefined when too
  * large. For request bodies use `readRequestBody`, which never leaves one half read.
  */
-export async function readLimited(body: ReadableStream<Uint8Array> | null, declaredLength: string | null | undefined, maxBytes: number): Promise<Uint8Array | undefined> {
+export async function readLimited(
+  body: ReadableStream<Uint8Array> | null,
+  declaredLength: string | null | undefined,
+  maxBytes: number,
+): Promise<Uint8Array | undefined> {
   if (Number(declaredLength ?? '0') > maxBytes) {
     await body?.cancel();
     return undefined;
@@ -84,7 +88,7 @@ async function discard(reader: ReadableStreamDefaultReader<Uint8Array>, alreadyR
     timer = setTimeout(() => resolve('expired'), limits.maxMilliseconds);
   });
   try {
-    for (let read = alreadyRead; read <= limits.maxBytes; ) {
+    for (let read = alreadyRead; read <= limits.maxBytes;) {
       const result = await Promise.race([reader.read(), expired]);
       if (result === 'expired') break;
       if (result.done) return;

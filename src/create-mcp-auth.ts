@@ -76,7 +76,9 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
   });
 
   const paths = {
-    asMetadata: base ? [`/.well-known/oauth-authorization-server${base}`, `${base}/.well-known/oauth-authorization-server`] : ['/.well-known/oauth-authorization-server'],
+    asMetadata: base
+      ? [`/.well-known/oauth-authorization-server${base}`, `${base}/.well-known/oauth-authorization-server`]
+      : ['/.well-known/oauth-authorization-server'],
     oidc: base ? [`/.well-known/openid-configuration${base}`, `${base}/.well-known/openid-configuration`] : ['/.well-known/openid-configuration'],
     jwks: `${base}/.well-known/jwks.json`,
     register: `${base}/register`,
@@ -99,7 +101,10 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
    * The middleware of one endpoint: the issuer-origin check (before anything else, so a
    * misdirected request costs nothing), CORS (never on authorize), services, its rate limit if any.
    */
-  const chain = (endpoint: RateLimitedEndpoint, { withCors = true, needsServices = true, authenticatesClients = false, page = false } = {}): MiddlewareHandler<AppEnv>[] => {
+  const chain = (
+    endpoint: RateLimitedEndpoint,
+    { withCors = true, needsServices = true, authenticatesClients = false, page = false } = {},
+  ): MiddlewareHandler<AppEnv>[] => {
     const limit = effectiveLimit(endpoint, options.rateLimits);
     return [
       issuerOrigin({ page }),
@@ -166,26 +171,41 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
 
   // The operator API exists only with an operator secret (README "Operate"); no CORS: not for browsers.
   if (options.operatorSecret) {
-    const operatorRoutes = { clients: `${paths.operator}/clients`, revokeGrants: `${paths.operator}/grants/revoke`, rotateKeys: `${paths.operator}/keys/rotate` };
+    const operatorRoutes = {
+      clients: `${paths.operator}/clients`,
+      revokeGrants: `${paths.operator}/grants/revoke`,
+      rotateKeys: `${paths.operator}/keys/rotate`,
+    };
     app.use(`${paths.operator}/*`, ...chain('other', { withCors: false }), operatorAuthentication(options.operatorSecret));
     app.get(operatorRoutes.clients, listClients);
     app.delete(operatorRoutes.clients, deleteClient);
     app.post(operatorRoutes.revokeGrants, revokeUserGrants);
     app.post(operatorRoutes.rotateKeys, rotateSigningKey);
-    app.all(operatorRoutes.clients, () => new OAuthError('invalid_request', 'This endpoint accepts GET and DELETE only.', { status: 405, headers: { Allow: 'GET, DELETE' } }).toResponse());
-    for (const path of [operatorRoutes.revokeGrants, operatorRoutes.rotateKeys]) app.all(path, () => new OAuthError('invalid_request', 'This endpoint accepts POST only.', { status: 405, headers: { Allow: 'POST' } }).toResponse());
+    app.all(operatorRoutes.clients, () =>
+      new OAuthError('invalid_request', 'This endpoint accepts GET and DELETE only.', { status: 405, headers: { Allow: 'GET, DELETE' } }).toResponse(),
+    );
+    for (const path of [operatorRoutes.revokeGrants, operatorRoutes.rotateKeys])
+      app.all(path, () => new OAuthError('invalid_request', 'This endpoint accepts POST only.', { status: 405, headers: { Allow: 'POST' } }).toResponse());
   }
 
   // RFC 9110 §15.5.6: a known endpoint with the wrong method is 405, not 404.
   const postOnly = [paths.token, paths.introspect, paths.revoke, ...(options.registrationEnabled ? [paths.register] : [])];
-  for (const path of postOnly) app.all(path, () => new OAuthError('invalid_request', 'This endpoint accepts POST only.', { status: 405, headers: { Allow: 'POST' } }).toResponse());
+  for (const path of postOnly)
+    app.all(path, () => new OAuthError('invalid_request', 'This endpoint accepts POST only.', { status: 405, headers: { Allow: 'POST' } }).toResponse());
 
   const protect = (protectOptions: ProtectOptions = {}): MiddlewareHandler<McpAuthEnv> => {
-    if ('checkRevocation' in protectOptions) throw new TypeError('protect: checkRevocation was replaced by revocationCheckSeconds (default 5; 0 checks every request)');
+    if ('checkRevocation' in protectOptions)
+      throw new TypeError('protect: checkRevocation was replaced by revocationCheckSeconds (default 5; 0 checks every request)');
     const revocationCheckSeconds = protectOptions.revocationCheckSeconds ?? 5;
-    if (!(revocationCheckSeconds >= 0) || !Number.isFinite(revocationCheckSeconds)) throw new TypeError('protect: revocationCheckSeconds must be a finite number >= 0');
+    if (!(revocationCheckSeconds >= 0) || !Number.isFinite(revocationCheckSeconds))
+      throw new TypeError('protect: revocationCheckSeconds must be a finite number >= 0');
     const resource = protectOptions.resource ?? options.resources[0]!;
-    const guardOptions = { scopes: protectOptions.scopes, scopesFor: protectOptions.scopesFor, scopeHierarchy: protectOptions.scopeHierarchy, resourceMetadataUrl: protectedResourceMetadataUrl(resource) };
+    const guardOptions = {
+      scopes: protectOptions.scopes,
+      scopesFor: protectOptions.scopesFor,
+      scopeHierarchy: protectOptions.scopeHierarchy,
+      resourceMetadataUrl: protectedResourceMetadataUrl(resource),
+    };
     // The authority's verifier options and status check (RFC 7009: is the token revoked?, asked of
     // the grant's own Durable Object); one verifier per signing key set (Grantex mode: per bindings),
     // so a verified token is only ever remembered under the keys that verified it.
@@ -195,7 +215,15 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
       const { scope, options: verifierOptions } = await tokenCheck.verifierFor(current);
       let verifier = verifiers.get(scope);
       if (!verifier)
-        verifiers.set(scope, (verifier = createTokenVerifier({ ...verifierOptions(), revocationCheckIntervalSeconds: revocationCheckSeconds, verifiedTokenCacheSize: protectOptions.verifiedTokenCacheSize, logger: options.logger })));
+        verifiers.set(
+          scope,
+          (verifier = createTokenVerifier({
+            ...verifierOptions(),
+            revocationCheckIntervalSeconds: revocationCheckSeconds,
+            verifiedTokenCacheSize: protectOptions.verifiedTokenCacheSize,
+            logger: options.logger,
+          })),
+        );
       return verifier;
     };
     // One guard per bindings. The keys are loaded only when a request presents a token: a request

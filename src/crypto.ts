@@ -32,7 +32,13 @@ const SEAL_INFO = new TextEncoder().encode('mcp-auth-edge seal v1');
 /** AES-256-GCM key derived (HKDF-SHA256) from a high-entropy token the client holds. */
 async function sealKey(token: string, usage: 'encrypt' | 'decrypt'): Promise<globalThis.CryptoKey> {
   const material = await crypto.subtle.importKey('raw', new TextEncoder().encode(token), 'HKDF', false, ['deriveKey']);
-  return crypto.subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(32), info: SEAL_INFO }, material, { name: 'AES-GCM', length: 256 }, false, [usage]);
+  return crypto.subtle.deriveKey(
+    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(32), info: SEAL_INFO },
+    material,
+    { name: 'AES-GCM', length: 256 },
+    false,
+    [usage],
+  );
 }
 
 /**
@@ -50,7 +56,11 @@ export async function unseal(sealed: string, token: string): Promise<string | un
   const [iv, data] = sealed.split('.');
   if (!iv || !data) return undefined;
   try {
-    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: base64url.decode(iv) as Uint8Array<ArrayBuffer> }, await sealKey(token, 'decrypt'), base64url.decode(data) as Uint8Array<ArrayBuffer>);
+    const plain = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: base64url.decode(iv) as Uint8Array<ArrayBuffer> },
+      await sealKey(token, 'decrypt'),
+      base64url.decode(data) as Uint8Array<ArrayBuffer>,
+    );
     return new TextDecoder().decode(plain);
   } catch {
     return undefined;

@@ -145,7 +145,8 @@ export function optionsFromEnv(env: WorkerEnv): McpAuthOptions {
  */
 function signingFromEnv(env: WorkerEnv): McpAuthOptions['signing'] {
   const algorithm = env.SIGNING_ALGORITHM || undefined;
-  if (algorithm !== undefined && !isSigningAlgorithm(algorithm)) throw new TypeError(`mcp-auth-edge: SIGNING_ALGORITHM (signing.algorithm) "${algorithm}" is not one of ES256, EdDSA, RS256`);
+  if (algorithm !== undefined && !isSigningAlgorithm(algorithm))
+    throw new TypeError(`mcp-auth-edge: SIGNING_ALGORITHM (signing.algorithm) "${algorithm}" is not one of ES256, EdDSA, RS256`);
   if (!env.SIGNING_PRIVATE_JWK) return { algorithm };
   let jwk: unknown;
   try {
@@ -153,21 +154,31 @@ function signingFromEnv(env: WorkerEnv): McpAuthOptions['signing'] {
   } catch {
     throw new TypeError('mcp-auth-edge: SIGNING_PRIVATE_JWK is not valid JSON (make one with scripts/generate-signing-key.mjs)');
   }
-  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new TypeError('mcp-auth-edge: SIGNING_PRIVATE_JWK must be one JWK object (scripts/generate-signing-key.mjs)');
-  if (!('d' in jwk)) throw new TypeError('mcp-auth-edge: SIGNING_PRIVATE_JWK must be a private key (it has no "d"; scripts/generate-signing-key.mjs makes one)');
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk))
+    throw new TypeError('mcp-auth-edge: SIGNING_PRIVATE_JWK must be one JWK object (scripts/generate-signing-key.mjs)');
+  if (!('d' in jwk))
+    throw new TypeError('mcp-auth-edge: SIGNING_PRIVATE_JWK must be a private key (it has no "d"; scripts/generate-signing-key.mjs makes one)');
   const keyAlgorithm = signingAlgorithmOfKey(jwk as JsonWebKey);
-  if (!keyAlgorithm) throw new TypeError('mcp-auth-edge: SIGNING_PRIVATE_JWK is not an ES256 (EC P-256), EdDSA (OKP Ed25519) or RS256 (RSA) key, or its "alg" contradicts its type');
+  if (!keyAlgorithm)
+    throw new TypeError(
+      'mcp-auth-edge: SIGNING_PRIVATE_JWK is not an ES256 (EC P-256), EdDSA (OKP Ed25519) or RS256 (RSA) key, or its "alg" contradicts its type',
+    );
   if (algorithm && algorithm !== keyAlgorithm)
-    throw new TypeError(`mcp-auth-edge: SIGNING_ALGORITHM is ${algorithm} but SIGNING_PRIVATE_JWK is an ${keyAlgorithm} key; remove SIGNING_ALGORITHM or set it to ${keyAlgorithm}`);
+    throw new TypeError(
+      `mcp-auth-edge: SIGNING_ALGORITHM is ${algorithm} but SIGNING_PRIVATE_JWK is an ${keyAlgorithm} key; remove SIGNING_ALGORITHM or set it to ${keyAlgorithm}`,
+    );
   return { algorithm: keyAlgorithm, privateJwk: jwk as JsonWebKey };
 }
 
 /** CLIENTS is a JSON array of client records; anything else stops the worker at start-up. */
 function clientsFromEnv(value: unknown): ClientRecord[] {
   if (!Array.isArray(value))
-    throw new TypeError('mcp-auth-edge: CLIENTS must be a JSON array of client records, e.g. [{"client_id":...}]; scripts/register-client.mjs prints one (--append adds to an existing CLIENTS value)');
+    throw new TypeError(
+      'mcp-auth-edge: CLIENTS must be a JSON array of client records, e.g. [{"client_id":...}]; scripts/register-client.mjs prints one (--append adds to an existing CLIENTS value)',
+    );
   value.forEach((client, index) => {
-    if (typeof client !== 'object' || client === null || Array.isArray(client)) throw new TypeError(`mcp-auth-edge: CLIENTS[${index}] must be a client record (a JSON object)`);
+    if (typeof client !== 'object' || client === null || Array.isArray(client))
+      throw new TypeError(`mcp-auth-edge: CLIENTS[${index}] must be a client record (a JSON object)`);
   });
   return value as ClientRecord[];
 }

@@ -53,13 +53,15 @@ export function resolveLogger(option: LoggerOption): Logger {
   if (option === false) return silentLogger;
   if (typeof option !== 'object' || option === null || !(['info', 'warn', 'error'] as const).every((level) => typeof option[level] === 'function'))
     throw new TypeError('logger must be false or an object with info, warn and error functions');
-  const guarded = (level: LogLevel): Logger[LogLevel] => (message, fields) => {
-    try {
-      option[level](message, fields);
-    } catch {
-      // A logging failure is not the request's failure.
-    }
-  };
+  const guarded =
+    (level: LogLevel): Logger[LogLevel] =>
+    (message, fields) => {
+      try {
+        option[level](message, fields);
+      } catch {
+        // A logging failure is not the request's failure.
+      }
+    };
   return { info: guarded('info'), warn: guarded('warn'), error: guarded('error') };
 }
 

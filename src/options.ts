@@ -163,8 +163,7 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
   }
   // RFC 8414 §2: https, no query or fragment; MCP 2026-07: byte-identical issuer, so no trailing slash.
   if (options.issuer.endsWith('/')) fail(`issuer "${options.issuer}" must not end with a slash`);
-  if (issuerUrl.search || issuerUrl.hash || options.issuer.includes('#') || options.issuer.includes('?'))
-    fail('issuer must not have a query or fragment');
+  if (issuerUrl.search || issuerUrl.hash || options.issuer.includes('#') || options.issuer.includes('?')) fail('issuer must not have a query or fragment');
   if (issuerUrl.username || issuerUrl.password) fail('issuer must not contain credentials');
   const loopback = isLoopbackHost(issuerUrl.hostname);
   if (issuerUrl.protocol !== 'https:' && !(issuerUrl.protocol === 'http:' && loopback))
@@ -207,13 +206,17 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
   } else privateJwk = options.signing?.privateJwk;
   if (privateJwk && !('d' in privateJwk)) fail('signing.privateJwk must be a private key (it has no "d")');
   const configuredAlgorithm = options.signing?.algorithm;
-  if (configuredAlgorithm !== undefined && !isSigningAlgorithm(configuredAlgorithm)) fail(`signing.algorithm "${configuredAlgorithm}" is not one of ES256, EdDSA, RS256`);
+  if (configuredAlgorithm !== undefined && !isSigningAlgorithm(configuredAlgorithm))
+    fail(`signing.algorithm "${configuredAlgorithm}" is not one of ES256, EdDSA, RS256`);
   // A key's type names its algorithm (RFC 7518 §3.1, RFC 8037 §3.1): an EdDSA key signs EdDSA
   // without being told, and a contradiction is refused here rather than by every signature.
   const keyAlgorithm = privateJwk ? signingAlgorithmOfKey(privateJwk) : undefined;
-  if (privateJwk && !keyAlgorithm) fail(`signing.privateJwk is not a key for ${SIGNING_ALGORITHMS.join(', ')} (EC P-256, OKP Ed25519 or RSA, with a matching "alg" if any)`);
+  if (privateJwk && !keyAlgorithm)
+    fail(`signing.privateJwk is not a key for ${SIGNING_ALGORITHMS.join(', ')} (EC P-256, OKP Ed25519 or RSA, with a matching "alg" if any)`);
   if (configuredAlgorithm && keyAlgorithm && configuredAlgorithm !== keyAlgorithm)
-    fail(`signing.algorithm is ${configuredAlgorithm} but signing.privateJwk is an ${keyAlgorithm} key; leave the algorithm unset or set it to ${keyAlgorithm}`);
+    fail(
+      `signing.algorithm is ${configuredAlgorithm} but signing.privateJwk is an ${keyAlgorithm} key; leave the algorithm unset or set it to ${keyAlgorithm}`,
+    );
   const signingAlgorithm = configuredAlgorithm ?? keyAlgorithm ?? 'ES256';
 
   const operatorSecret = options.operator === undefined ? undefined : options.operator?.secret;
@@ -228,14 +231,16 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
 
   for (const [endpoint, limit] of Object.entries(options.rateLimits ?? {})) {
     if (endpoint === 'enabled' || limit === false) continue;
-    if (!['authorize', 'token', 'introspect', 'revoke', 'register', 'other'].includes(endpoint)) fail(`rateLimits.${endpoint} is not an endpoint (authorize, token, introspect, revoke, register, other)`);
+    if (!['authorize', 'token', 'introspect', 'revoke', 'register', 'other'].includes(endpoint))
+      fail(`rateLimits.${endpoint} is not an endpoint (authorize, token, introspect, revoke, register, other)`);
     const { limit: count, windowSeconds } = (limit ?? {}) as { limit?: unknown; windowSeconds?: unknown };
     if (!Number.isInteger(count) || (count as number) < 1 || !Number.isInteger(windowSeconds) || (windowSeconds as number) < 1)
       fail(`rateLimits.${endpoint} must be false or { limit, windowSeconds } with whole numbers ≥ 1`);
     const { addressLimit } = (limit ?? {}) as { addressLimit?: unknown };
     if (addressLimit !== undefined && !(CLIENT_KEYED_ENDPOINTS as readonly string[]).includes(endpoint))
       fail(`rateLimits.${endpoint}.addressLimit applies only to ${CLIENT_KEYED_ENDPOINTS.join(' and ')} (counted per client and address)`);
-    if (addressLimit !== undefined && (!Number.isInteger(addressLimit) || (addressLimit as number) < 1)) fail(`rateLimits.${endpoint}.addressLimit must be a whole number ≥ 1`);
+    if (addressLimit !== undefined && (!Number.isInteger(addressLimit) || (addressLimit as number) < 1))
+      fail(`rateLimits.${endpoint}.addressLimit must be a whole number ≥ 1`);
   }
 
   for (const client of options.clients ?? []) {
@@ -249,7 +254,9 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
       throw err;
     }
     if (client.token_endpoint_auth_method !== 'none' && !client.client_secret_hash)
-      fail(`client ${client.client_id} authenticates with ${client.token_endpoint_auth_method} but has no client_secret_hash (scripts/register-client.mjs makes one)`);
+      fail(
+        `client ${client.client_id} authenticates with ${client.token_endpoint_auth_method} but has no client_secret_hash (scripts/register-client.mjs makes one)`,
+      );
   }
 
   const clientAddress = options.clientAddress ?? 'auto';
@@ -311,7 +318,14 @@ export function isSigningAlgorithm(value: unknown): value is SigningAlgorithm {
  * when the key's own `alg` says something else.
  */
 export function signingAlgorithmOfKey(jwk: JsonWebKey): SigningAlgorithm | undefined {
-  const byType = jwk.kty === 'EC' && jwk.crv === 'P-256' ? 'ES256' : jwk.kty === 'OKP' && (jwk as { crv?: string }).crv === 'Ed25519' ? 'EdDSA' : jwk.kty === 'RSA' ? 'RS256' : undefined;
+  const byType =
+    jwk.kty === 'EC' && jwk.crv === 'P-256'
+      ? 'ES256'
+      : jwk.kty === 'OKP' && (jwk as { crv?: string }).crv === 'Ed25519'
+        ? 'EdDSA'
+        : jwk.kty === 'RSA'
+          ? 'RS256'
+          : undefined;
   if (jwk.alg !== undefined && jwk.alg !== byType) return undefined;
   return byType;
 }

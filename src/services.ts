@@ -59,7 +59,6 @@ const KEY_CACHE_SECONDS = 300;
 /** The JWKS route's `Cache-Control: max-age` (src/create-mcp-auth.ts). */
 const JWKS_MAX_AGE_SECONDS = 300;
 
-
 export function createServiceFactory(options: ResolvedOptions, authority: GrantAuthority): (env: Record<string, unknown>) => Services {
   const emit = createEventSink(options.hooks, authority.forwardAuditEvent);
   const now = options.clock;

@@ -23,33 +23,30 @@ export async function startRecordingProxy({ upstreamPort, recordPaths = ['/token
     const requestChunks = [];
     const headers = {};
     for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
-    const upstream = http.request(
-      { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers },
-      (upstreamRes) => {
-        const responseHeaders = {};
-        for (const [name, value] of Object.entries(upstreamRes.headers)) if (!HOP_BY_HOP.has(name)) responseHeaders[name] = value;
-        res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders);
-        const responseChunks = [];
-        upstreamRes.on('data', (chunk) => {
-          if (record) responseChunks.push(chunk);
-          res.write(chunk);
-        });
-        upstreamRes.on('end', () => {
-          res.end();
-          if (!record) return;
-          const entry = exchangeEntry(req, path, Buffer.concat(requestChunks).toString('utf8'));
-          entry.status = upstreamRes.statusCode;
-          entry.wwwAuthenticate = upstreamRes.headers['www-authenticate'] ?? null;
-          const text = Buffer.concat(responseChunks).toString('utf8');
-          try {
-            entry.response = redactTokens(JSON.parse(text));
-          } catch {
-            entry.response = text.slice(0, 500);
-          }
-          exchanges.push(entry);
-        });
-      },
-    );
+    const upstream = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers }, (upstreamRes) => {
+      const responseHeaders = {};
+      for (const [name, value] of Object.entries(upstreamRes.headers)) if (!HOP_BY_HOP.has(name)) responseHeaders[name] = value;
+      res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders);
+      const responseChunks = [];
+      upstreamRes.on('data', (chunk) => {
+        if (record) responseChunks.push(chunk);
+        res.write(chunk);
+      });
+      upstreamRes.on('end', () => {
+        res.end();
+        if (!record) return;
+        const entry = exchangeEntry(req, path, Buffer.concat(requestChunks).toString('utf8'));
+        entry.status = upstreamRes.statusCode;
+        entry.wwwAuthenticate = upstreamRes.headers['www-authenticate'] ?? null;
+        const text = Buffer.concat(responseChunks).toString('utf8');
+        try {
+          entry.response = redactTokens(JSON.parse(text));
+        } catch {
+          entry.response = text.slice(0, 500);
+        }
+        exchanges.push(entry);
+      });
+    });
     upstream.on('error', (err) => {
       if (record) exchanges.push({ ...exchangeEntry(req, path, Buffer.concat(requestChunks).toString('utf8')), error: err.message });
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
@@ -78,7 +75,8 @@ export async function startRecordingProxy({ upstreamPort, recordPaths = ['/token
 
 function exchangeEntry(req, path, body) {
   const form = {};
-  for (const [name, value] of new URLSearchParams(body)) (form[name] ??= []).push(name === 'client_secret' || name === 'code' || name === 'code_verifier' || name === 'refresh_token' ? '[redacted]' : value);
+  for (const [name, value] of new URLSearchParams(body))
+    (form[name] ??= []).push(name === 'client_secret' || name === 'code' || name === 'code_verifier' || name === 'refresh_token' ? '[redacted]' : value);
   const authorization = req.headers.authorization ?? null;
   return {
     at: new Date().toISOString(),

@@ -44,10 +44,7 @@ export function judge(r, { clientId, runTimeoutSeconds = 120, strict = false }) 
   const tokenRequest = r.tokenRequests.length === 1 ? r.tokenRequests[0] : undefined;
   const auth = tokenAuthUsed(tokenRequest);
   const clean =
-    r.exitCode === 0 &&
-    r.failed === 0 &&
-    byId('authorization-server-metadata')?.status === 'SUCCESS' &&
-    byId('authorization-code-grant')?.status === 'SUCCESS';
+    r.exitCode === 0 && r.failed === 0 && byId('authorization-server-metadata')?.status === 'SUCCESS' && byId('authorization-code-grant')?.status === 'SUCCESS';
 
   if (r.kind === 'none') {
     for (const c of r.checks) {

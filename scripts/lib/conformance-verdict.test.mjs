@@ -58,7 +58,9 @@ describe('confidential clients', () => {
       run('client_secret_post', [metadata, grant401], 1, []),
       run('client_secret_post', [metadata, grant401], 1, [publicToken, publicToken]),
       run('client_secret_post', [{ ...metadata, status: 'FAILURE' }, grant401], 1, [publicToken]),
-      run('client_secret_post', [metadata, { ...grant401, errorMessage: 'Invalid status code: 400' }], 1, [tokenRequest(null, { client_id: ['c1'] }, 400, 'invalid_request')]),
+      run('client_secret_post', [metadata, { ...grant401, errorMessage: 'Invalid status code: 400' }], 1, [
+        tokenRequest(null, { client_id: ['c1'] }, 400, 'invalid_request'),
+      ]),
       run('client_secret_post', [metadata, grant401], 1, [publicToken], { consent: { error: 'consent answered 400' } }),
     ];
     for (const r of cases) assert.equal(verdict(r), 'fail', JSON.stringify(r.tokenRequests));
@@ -68,6 +70,9 @@ describe('confidential clients', () => {
     assert.equal(noSecret.verdict, 'fail');
     assert.match(noSecret.reason, /^SERVER DEFECT/);
     assert.equal(verdict(run('client_secret_basic', [metadata, grantOk], 0, [tokenRequest('Basic', {}, 200)])), 'pass');
-    assert.equal(verdict(run('client_secret_post', [metadata, grantOk], 0, [tokenRequest(null, { client_id: ['c1'], client_secret: ['[redacted]'] }, 200)])), 'pass');
+    assert.equal(
+      verdict(run('client_secret_post', [metadata, grantOk], 0, [tokenRequest(null, { client_id: ['c1'], client_secret: ['[redacted]'] }, 200)])),
+      'pass',
+    );
   });
 });

@@ -4,7 +4,10 @@
 
 /** `name=value` pairs of every Set-Cookie of a response (what a browser would send back). */
 function cookiesOf(response) {
-  return response.headers.getSetCookie().map((c) => c.split(';')[0]).filter((c) => !c.endsWith('='));
+  return response.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .filter((c) => !c.endsWith('='));
 }
 
 /**

@@ -24,10 +24,7 @@ export interface CodeRedemptionInput {
  */
 export type RefreshTokenPolicy = 'always' | 'offline_access';
 
-export type Decision =
-  | { outcome: 'issue' }
-  | { outcome: 'reject'; error: OAuthErrorCode; description: string }
-  | { outcome: 'replay' };
+export type Decision = { outcome: 'issue' } | { outcome: 'reject'; error: OAuthErrorCode; description: string } | { outcome: 'replay' };
 
 /** A redemption's decision; `refreshToken` says whether the grant may start a refresh family. */
 export type CodeDecision = Exclude<Decision, { outcome: 'issue' }> | { outcome: 'issue'; refreshToken: boolean };

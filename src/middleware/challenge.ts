@@ -154,9 +154,19 @@ export function createRequestAuthenticator(options: RequireMcpAuthOptions): Requ
       required,
       challengeScope,
       // RFC 6750 §3.1 + MCP: no credentials → no error code, just where to get a token.
-      missing: failureOf(scheme, 401, 'invalid_token', 'The request presents no access token', [['resource_metadata', resourceMetadata], ['scope', challengeScope]], {
-        withoutErrorCode: true,
-      }),
+      missing: failureOf(
+        scheme,
+        401,
+        'invalid_token',
+        'The request presents no access token',
+        [
+          ['resource_metadata', resourceMetadata],
+          ['scope', challengeScope],
+        ],
+        {
+          withoutErrorCode: true,
+        },
+      ),
       // RFC 6750 §3.1 insufficient_scope → 403, listing every scope the operation needs (MCP 2026-07).
       insufficient: failureOf(scheme, 403, 'insufficient_scope', 'The access token lacks a scope this operation requires', [
         ['resource_metadata', resourceMetadata],
@@ -214,7 +224,8 @@ function failureOf(
 ): (cause?: unknown) => OAuthError {
   const safe = new OAuthError(code, description).description!;
   const header = challenge(scheme, withoutErrorCode ? params : [['error', code], ['error_description', safe], ...params]);
-  return (cause) => new OAuthError(code, safe, { status, headers: { 'WWW-Authenticate': header }, cause, ...(withoutErrorCode ? { body: false as const } : {}) });
+  return (cause) =>
+    new OAuthError(code, safe, { status, headers: { 'WWW-Authenticate': header }, cause, ...(withoutErrorCode ? { body: false as const } : {}) });
 }
 
 function requireIssuer(options: RequireMcpAuthOptions): VerifyOptions {
@@ -242,7 +253,11 @@ export interface ProtectedResourceMetadataOptions {
  * RFC 9728 §3.2 response parts, built once. CORS `*` so browser-based MCP clients can discover
  * the authorization server; `offline_access` is dropped by the document builder (MCP 2026-07).
  */
-export function protectedResourceMetadataParts(options: ProtectedResourceMetadataOptions): { headers: Record<string, string>; body: string; preflightHeaders: Record<string, string> } {
+export function protectedResourceMetadataParts(options: ProtectedResourceMetadataOptions): {
+  headers: Record<string, string>;
+  body: string;
+  preflightHeaders: Record<string, string>;
+} {
   if (canonicalResource(options.resource) === undefined) throw new TypeError('protectedResourceMetadata: resource must be an absolute URI without fragment');
   if (options.authorizationServers.length === 0) throw new TypeError('protectedResourceMetadata: authorizationServers must not be empty');
   const cors = { 'Access-Control-Allow-Origin': '*' };

@@ -5,7 +5,15 @@
  */
 
 /** Request headers an MCP client sends (MCP transports: Streamable HTTP, authorization; `Mcp-Method`, `Mcp-Name` from 2026-07-28). */
-export const MCP_CORS_ALLOW_HEADERS = ['Authorization', 'Content-Type', 'Mcp-Session-Id', 'MCP-Protocol-Version', 'Last-Event-ID', 'Mcp-Method', 'Mcp-Name'] as const;
+export const MCP_CORS_ALLOW_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'Mcp-Session-Id',
+  'MCP-Protocol-Version',
+  'Last-Event-ID',
+  'Mcp-Method',
+  'Mcp-Name',
+] as const;
 /** Answer headers a browser client must read: the RFC 6750 challenge (RFC 9728 §5.1 discovery) and the session. */
 export const MCP_CORS_EXPOSE_HEADERS = ['WWW-Authenticate', 'Mcp-Session-Id'] as const;
 /** Streamable HTTP: POST messages, GET the event stream, DELETE the session; OPTIONS for the preflight. */
@@ -53,7 +61,11 @@ export function createCorsPolicy(options: McpCorsOptions): CorsPolicy {
   const anyOrigin = origins === '*';
   // Fetch §3.2.5: an answer that depends on Origin says so, or a cache may serve it to another origin.
   const vary: Record<string, string> = anyOrigin ? {} : { Vary: 'Origin' };
-  const preflightHeaders = { 'Access-Control-Allow-Methods': MCP_CORS_METHODS.join(', '), 'Access-Control-Allow-Headers': allowHeaders, 'Access-Control-Max-Age': String(maxAge) };
+  const preflightHeaders = {
+    'Access-Control-Allow-Methods': MCP_CORS_METHODS.join(', '),
+    'Access-Control-Allow-Headers': allowHeaders,
+    'Access-Control-Max-Age': String(maxAge),
+  };
   const answerHeaders = { 'Access-Control-Expose-Headers': exposeHeaders };
 
   return function corsHeaders(origin, preflight) {
@@ -70,7 +82,8 @@ function allowedOrigins(origins: McpCorsOptions['origins'] | undefined): Set<str
   const allowed = new Set<string>();
   for (const origin of origins) {
     // 'null' is the origin of sandboxed frames and file: pages, which any page can produce.
-    if (typeof origin !== 'string' || origin === 'null' || origin === '*') throw new TypeError(`mcpCors: ${JSON.stringify(origin)} is not an origin; list origins, or pass '*' alone`);
+    if (typeof origin !== 'string' || origin === 'null' || origin === '*')
+      throw new TypeError(`mcpCors: ${JSON.stringify(origin)} is not an origin; list origins, or pass '*' alone`);
     let url: URL;
     try {
       url = new URL(origin);
@@ -85,7 +98,8 @@ function allowedOrigins(origins: McpCorsOptions['origins'] | undefined): Set<str
 }
 
 function headerList(name: string, base: readonly string[], extra: readonly string[] | undefined): string {
-  for (const header of extra ?? []) if (typeof header !== 'string' || !FIELD_NAME.test(header)) throw new TypeError(`mcpCors: ${name} holds an invalid header name ${JSON.stringify(header)}`);
+  for (const header of extra ?? [])
+    if (typeof header !== 'string' || !FIELD_NAME.test(header)) throw new TypeError(`mcpCors: ${name} holds an invalid header name ${JSON.stringify(header)}`);
   const seen = new Set(base.map((h) => h.toLowerCase()));
   return [...base, ...(extra ?? []).filter((h) => !seen.has(h.toLowerCase()) && seen.add(h.toLowerCase()))].join(', ');
 }

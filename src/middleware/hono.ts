@@ -2,12 +2,7 @@
 import type { Context, Handler, MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { McpGrant } from '../verify/index.js';
-import {
-  createRequestAuthenticator,
-  protectedResourceMetadataParts,
-  type ProtectedResourceMetadataOptions,
-  type RequireMcpAuthOptions,
-} from './challenge.js';
+import { createRequestAuthenticator, protectedResourceMetadataParts, type ProtectedResourceMetadataOptions, type RequireMcpAuthOptions } from './challenge.js';
 import { createCorsPolicy, isCorsPreflight, type McpCorsOptions } from './cors.js';
 
 export type { McpGrant } from '../verify/index.js';

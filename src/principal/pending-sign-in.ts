@@ -77,7 +77,13 @@ export function signPendingSignIn(claims: Omit<PendingSignIn, 'exp'>, input: Mac
 async function verifyWithAny<T>(jws: string, input: MacInput, typ: string, audience: string): Promise<Partial<T> | undefined> {
   for (const key of input.keys) {
     try {
-      const { payload } = await jwtVerify<Partial<T>>(jws, key, { algorithms: ['HS256'], issuer: input.issuer, audience, typ, currentDate: new Date(input.now * 1000) });
+      const { payload } = await jwtVerify<Partial<T>>(jws, key, {
+        algorithms: ['HS256'],
+        issuer: input.issuer,
+        audience,
+        typ,
+        currentDate: new Date(input.now * 1000),
+      });
       return payload;
     } catch {
       // not this key (or not valid at all): try the next one

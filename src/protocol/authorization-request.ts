@@ -63,8 +63,7 @@ export function checkAuthorizationRequest(
   const responseType = params.get('response_type');
   if (!responseType) throw new OAuthError('invalid_request', 'response_type is required.');
   if (responseType !== 'code') throw new OAuthError('unsupported_response_type', 'Only response_type=code is supported.');
-  if (!client.grant_types.includes('authorization_code'))
-    throw new OAuthError('unauthorized_client', 'This client may not use the authorization code grant.');
+  if (!client.grant_types.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'This client may not use the authorization code grant.');
   const codeChallenge = checkCodeChallenge(params.get('code_challenge') ?? undefined, params.get('code_challenge_method') ?? undefined);
   const state = params.get('state') ?? undefined;
   if (state !== undefined && state.length > MAX_STATE) throw new OAuthError('invalid_request', `state must be at most ${MAX_STATE} characters.`);

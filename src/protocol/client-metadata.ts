@@ -53,8 +53,7 @@ export function validateClientMetadata(
   const input = body as Record<string, unknown>;
 
   const redirectUris = stringArray(input, 'redirect_uris', 10);
-  if (!redirectUris || redirectUris.length === 0)
-    throw new OAuthError('invalid_redirect_uri', 'redirect_uris must list at least one redirect URI.');
+  if (!redirectUris || redirectUris.length === 0) throw new OAuthError('invalid_redirect_uri', 'redirect_uris must list at least one redirect URI.');
   for (const uri of redirectUris) {
     checkRedirectUriSyntax(uri);
     if (!isAllowedByPolicy(uri, policy.allowedRedirectUris))

@@ -34,8 +34,7 @@ export function checkRedirectUriSyntax(value: unknown): string {
   if (url.username || url.password) throw new OAuthError('invalid_redirect_uri', 'Redirect URIs must not contain credentials.');
   const secure = url.protocol === 'https:';
   const loopback = url.protocol === 'http:' && isLoopbackHost(url.hostname);
-  if (!secure && !loopback)
-    throw new OAuthError('invalid_redirect_uri', 'Redirect URIs must use https, or http on localhost, 127.0.0.1 or [::1].');
+  if (!secure && !loopback) throw new OAuthError('invalid_redirect_uri', 'Redirect URIs must use https, or http on localhost, 127.0.0.1 or [::1].');
   return value;
 }
 

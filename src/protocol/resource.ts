@@ -30,8 +30,7 @@ export function resolveResource(requested: readonly string[], allowed: readonly 
   if (requested.length === 0) return allowed[0]!;
   if (requested.length > 1) throw new OAuthError('invalid_target', 'Only one resource may be requested per token.');
   const value = requested[0]!;
-  if (canonicalResource(value) === undefined)
-    throw new OAuthError('invalid_target', 'The resource must be an absolute URI without a fragment (RFC 8707 §2).');
+  if (canonicalResource(value) === undefined) throw new OAuthError('invalid_target', 'The resource must be an absolute URI without a fragment (RFC 8707 §2).');
   const match = allowed.find((candidate) => sameResource(candidate, value));
   if (!match) throw new OAuthError('invalid_target', 'The requested resource is not served by this authorization server.');
   return match;

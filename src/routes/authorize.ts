@@ -3,12 +3,7 @@ import type { AppContext } from './http.js';
 import { noStoreRedirect, readForm, rejectRepeatedParameters } from './http.js';
 import { OAuthError } from '../errors.js';
 import { randomToken, sha256, timingSafeEqual } from '../crypto.js';
-import {
-  authorizationResponseUrl,
-  checkAuthorizationRequest,
-  checkClientAndRedirect,
-  type AuthorizationRequest,
-} from '../protocol/authorization-request.js';
+import { authorizationResponseUrl, checkAuthorizationRequest, checkClientAndRedirect, type AuthorizationRequest } from '../protocol/authorization-request.js';
 import { isLoopbackHost } from '../protocol/redirect-uri.js';
 import { renderConsentPage, renderErrorPage } from '../ui/consent-page.js';
 import type { ClientRecord } from '../storage/client-store.js';
@@ -16,7 +11,16 @@ import { isClientIdUrl } from '../storage/client-metadata-documents.js';
 import { signConsentRequest, verifyConsentRequest } from '../tokens/consent-request.js';
 import type { ResolvedOptions } from '../options.js';
 import { isSignInRedirect, type Principal, type SignInRedirect } from '../principal/types.js';
-import { pendingSignInCookieName, PENDING_SIGN_IN_SECONDS, MAX_PENDING_COOKIE, signInRedirectProblem, SIGN_IN_RESUME_PATH, signPendingSignIn, signSignedInPrincipal, verifySignedInPrincipal } from '../principal/pending-sign-in.js';
+import {
+  pendingSignInCookieName,
+  PENDING_SIGN_IN_SECONDS,
+  MAX_PENDING_COOKIE,
+  signInRedirectProblem,
+  SIGN_IN_RESUME_PATH,
+  signPendingSignIn,
+  signSignedInPrincipal,
+  verifySignedInPrincipal,
+} from '../principal/pending-sign-in.js';
 import type { AuthorityBrowserRoute } from '../authority/types.js';
 
 const CONSENT_TTL_SECONDS = 600;
@@ -34,7 +38,10 @@ function clearConsentCookie(c: AppContext): void {
 function securePage(c: AppContext, nonce: string, body: unknown, status: 200 | 400 | 403 | 421, formTargets: string[] = []): Response | Promise<Response> {
   // CSP form-action also governs the redirects after the POST (to the client, or to Grantex).
   const formAction = ["'self'", ...new Set(formTargets.map((target) => new URL(target).origin))].join(' ');
-  c.header('Content-Security-Policy', `default-src 'none'; style-src 'nonce-${nonce}'; img-src https: data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`);
+  c.header(
+    'Content-Security-Policy',
+    `default-src 'none'; style-src 'nonce-${nonce}'; img-src https: data:; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+  );
   c.header('X-Frame-Options', 'DENY');
   c.header('X-Content-Type-Options', 'nosniff');
   c.header('Referrer-Policy', 'no-referrer');
@@ -58,7 +65,12 @@ export function misdirectedPage(c: AppContext, options: ResolvedOptions): Respon
     `This authorization server answers only at its issuer, ${options.issuer}. If you run it: set ISSUER (the issuer option) to the address users reach, ` +
     'and behind a proxy forward the original Host header. Outside localhost, sign users in with cloudflareAccess or customPrincipal; ' +
     'developmentSignIn({ force: true }) is for testing only.';
-  return securePage(c, nonce, renderErrorPage({ appName: options.consentUi.appName, title: 'This address does not belong to this server', message, nonce }), 421);
+  return securePage(
+    c,
+    nonce,
+    renderErrorPage({ appName: options.consentUi.appName, title: 'This address does not belong to this server', message, nonce }),
+    421,
+  );
 }
 
 /** The principal resolver refuses this request (development sign-in off its loopback origin): a page for the operator. */
@@ -93,7 +105,11 @@ export async function showConsent(c: AppContext): Promise<Response> {
     request = checkAuthorizationRequest(params, client!, redirectUri, options);
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
-    return noStoreRedirect(c, authorizationResponseUrl(redirectUri, options.issuer, { error: err.code, error_description: err.description, state: params.get('state') ?? undefined }), 302);
+    return noStoreRedirect(
+      c,
+      authorizationResponseUrl(redirectUri, options.issuer, { error: err.code, error_description: err.description, state: params.get('state') ?? undefined }),
+      302,
+    );
   }
 
   const answer = await options.principal.resolve({ request: c.req.raw, env: c.env, resumeUrl: `${options.issuer}${SIGN_IN_RESUME_PATH}` });
@@ -112,11 +128,22 @@ async function startSignIn(c: AppContext, request: AuthorizationRequest, answer:
   if (problem) throw new Error(`mcp-auth-edge: principal ${options.principal.kind} answered a sign-in redirect that cannot be followed: ${problem}`);
   if (!options.principal.resume) throw new Error(`mcp-auth-edge: principal ${options.principal.kind} answered a sign-in redirect but has no resume`);
   const keys = await services.keys();
-  const pending = await signPendingSignIn({ req: request, pid: randomToken(16), state: answer.state }, { keys: keys.consentKeys, issuer: options.issuer, now: services.now() });
+  const pending = await signPendingSignIn(
+    { req: request, pid: randomToken(16), state: answer.state },
+    { keys: keys.consentKeys, issuer: options.issuer, now: services.now() },
+  );
   const name = pendingSignInCookieName(options.insecureLoopback);
   // A browser drops a larger cookie silently; the client hears why instead (OAuth 2.1 §4.1.2.1).
   if (name.length + pending.length > MAX_PENDING_COOKIE)
-    return noStoreRedirect(c, authorizationResponseUrl(request.redirectUri, options.issuer, { error: 'invalid_request', error_description: 'The authorization request is too large to sign in with.', state: request.state }), 302);
+    return noStoreRedirect(
+      c,
+      authorizationResponseUrl(request.redirectUri, options.issuer, {
+        error: 'invalid_request',
+        error_description: 'The authorization request is too large to sign in with.',
+        state: request.state,
+      }),
+      302,
+    );
   setCookie(c, name, pending, { path: '/', httpOnly: true, secure: !options.insecureLoopback, sameSite: 'Lax', maxAge: PENDING_SIGN_IN_SECONDS });
   return noStoreRedirect(c, answer.signInAt, 302);
 }
@@ -125,13 +152,23 @@ async function startSignIn(c: AppContext, request: AuthorizationRequest, answer:
  * The validated request and who the user is (or nobody): `access_denied`, Grantex, or the consent
  * page. `signedIn`: the user came back from a login flow, and the form carries them MACed.
  */
-export async function consentStep(c: AppContext, client: ClientRecord, request: AuthorizationRequest, principal: Principal | undefined, { signedIn = false } = {}): Promise<Response> {
+export async function consentStep(
+  c: AppContext,
+  client: ClientRecord,
+  request: AuthorizationRequest,
+  principal: Principal | undefined,
+  { signedIn = false } = {},
+): Promise<Response> {
   const services = c.var.services;
   const { options } = services;
   const nonce = randomToken(16);
   const redirectUri = request.redirectUri;
   if (!principal && !options.principal.signInField) {
-    return noStoreRedirect(c, authorizationResponseUrl(redirectUri, options.issuer, { error: 'access_denied', error_description: 'The user is not signed in.', state: request.state }), 302);
+    return noStoreRedirect(
+      c,
+      authorizationResponseUrl(redirectUri, options.issuer, { error: 'access_denied', error_description: 'The user is not signed in.', state: request.state }),
+      302,
+    );
   }
   // An authority with its own consent page (Grantex) asks a known user there, not here.
   if (principal && services.authority.ownConsentPage) return services.authority.startAuthorization(c, request, principal);
@@ -229,7 +266,7 @@ export async function decideConsent(c: AppContext): Promise<Response> {
   }
   if (!principal) {
     // A name that was not accepted decides nothing: the same form may be sent again.
-    if (options.principal.signInField) return errorPage(c, nonce, 'Enter a name (letters, digits, spaces, . _ @ \' -; at most 64) to sign in.');
+    if (options.principal.signInField) return errorPage(c, nonce, "Enter a name (letters, digits, spaces, . _ @ ' -; at most 64) to sign in.");
     if (!(await decide('deny'))) return alreadyUsed();
     return respond({ error: 'access_denied', error_description: 'The user is not signed in.' });
   }

@@ -48,7 +48,9 @@ export function healthCheck(options: ResolvedOptions): Handler<AppEnv> {
     const namespace = env[options.bindings.state] as DurableObjectNamespace<McpAuthState> | undefined;
     const [kvStatus, objectStatus] = await Promise.all([
       !kv && options.clientStore ? ('not_used' as const) : check(options.logger, 'kv', async () => kv!.get(HEALTH_KV_KEY)),
-      check(options.logger, 'durable_object', async () => namespace!.get(namespace!.idFromName(stateObjectName(options.issuer, stateObjectNames.health()))).ping()),
+      check(options.logger, 'durable_object', async () =>
+        namespace!.get(namespace!.idFromName(stateObjectName(options.issuer, stateObjectNames.health()))).ping(),
+      ),
     ]);
     return healthReport({ kv: kvStatus, durable_object: objectStatus });
   };

@@ -4,7 +4,14 @@ import { readRequestBody } from '../body.js';
 import { authenticateClient, extractClientCredentials, type ClientCredentials } from '../protocol/client-auth.js';
 import type { ClientRecord } from '../storage/client-store.js';
 import { defer, type Services } from '../services.js';
-import { addressLimitOf, policyHeaders, type ClientKeyedEndpoint, type RateLimit, type RateLimitDecision, type RateLimitedEndpoint } from '../rate-limit/limits.js';
+import {
+  addressLimitOf,
+  policyHeaders,
+  type ClientKeyedEndpoint,
+  type RateLimit,
+  type RateLimitDecision,
+  type RateLimitedEndpoint,
+} from '../rate-limit/limits.js';
 import { sha256 } from '../crypto.js';
 
 export type AppEnv = { Bindings: Record<string, unknown>; Variables: { services: Services; clientCount: ClientCount | undefined } };
@@ -46,8 +53,7 @@ export async function readForm(c: AppContext, options: { acceptJson?: boolean; r
     for (const [key, value] of Object.entries(body)) if (typeof value === 'string') params.append(key, value);
     return params;
   }
-  if (type !== 'application/x-www-form-urlencoded')
-    throw new OAuthError('invalid_request', 'The request body must be application/x-www-form-urlencoded.');
+  if (type !== 'application/x-www-form-urlencoded') throw new OAuthError('invalid_request', 'The request body must be application/x-www-form-urlencoded.');
   const params = new URLSearchParams(await readBody(c, MAX_BODY_BYTES));
   rejectRepeatedParameters(params, options.repeatable ?? []);
   return params;
@@ -104,7 +110,11 @@ export function cors(headers: Record<string, string>): MiddlewareHandler<AppEnv>
  * unavailable grant authority, the rate-limit fields (and their `Retry-After`) where a limit applies.
  */
 export function corsResponseHeaders({ authenticatesClients = false, rateLimited = false }): Record<string, string> {
-  const exposed = [...(authenticatesClients ? ['WWW-Authenticate'] : []), ...(rateLimited ? ['RateLimit', 'RateLimit-Policy'] : []), ...(authenticatesClients || rateLimited ? ['Retry-After'] : [])];
+  const exposed = [
+    ...(authenticatesClients ? ['WWW-Authenticate'] : []),
+    ...(rateLimited ? ['RateLimit', 'RateLimit-Policy'] : []),
+    ...(authenticatesClients || rateLimited ? ['Retry-After'] : []),
+  ];
   return { 'Access-Control-Allow-Origin': '*', ...(exposed.length > 0 ? { 'Access-Control-Expose-Headers': exposed.join(', ') } : {}) };
 }
 
@@ -170,7 +180,11 @@ export function rateLimit(endpoint: RateLimitedEndpoint, limit: RateLimit): Midd
     if (clientId === 'route') return countPerClientInRoute(c, next, { endpoint, limit, address, perAddress: hit(c, endpoint, address, addressLimitOf(limit)) });
     let headers: Record<string, string>;
     if (clientId === 'query') {
-      const counted = await countPerClient(c, { endpoint, limit, address, perAddress: hit(c, endpoint, address, addressLimitOf(limit)) }, c.req.query('client_id') ?? '');
+      const counted = await countPerClient(
+        c,
+        { endpoint, limit, address, perAddress: hit(c, endpoint, address, addressLimitOf(limit)) },
+        c.req.query('client_id') ?? '',
+      );
       if (counted.refused) throw counted.refused;
       headers = counted.headers;
     } else {
@@ -220,7 +234,10 @@ async function countPerClient(
   const { endpoint, address } = count;
   const client = `${address} ${await clientKey(clientId)}`;
   const [perClient, perAddress] = await Promise.all([hit(c, `${endpoint}-client`, client, count.limit), count.perAddress]);
-  const headers = policyHeaders([[endpoint, perClient], [`${endpoint}-address`, perAddress]]);
+  const headers = policyHeaders([
+    [endpoint, perClient],
+    [`${endpoint}-address`, perAddress],
+  ]);
   const refused = !perClient.allowed
     ? refusal(c, endpoint, client, perClient, headers)
     : !perAddress.allowed

@@ -33,4 +33,3 @@ export async function introspectToken(c: AppContext): Promise<Response> {
 function mayInspect(client: ClientRecord, grant: GrantRecord, services: Services): boolean {
   return grant.client_id === client.client_id || services.options.introspectionClients.includes(client.client_id);
 }
-

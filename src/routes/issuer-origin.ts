@@ -30,11 +30,14 @@ export function createMisdirectedWarning(issuerOrigin: string, now: () => number
       suppressed += 1;
       return;
     }
-    logger.warn('request origin differs from the issuer origin; answered 421: use the issuer origin, or set ISSUER to the origin clients reach (npm run dev: PORT=<port> sets both)', {
-      requestOrigin: origin.slice(0, 300),
-      issuerOrigin,
-      ...(suppressed > 0 ? { suppressed } : {}),
-    });
+    logger.warn(
+      'request origin differs from the issuer origin; answered 421: use the issuer origin, or set ISSUER to the origin clients reach (npm run dev: PORT=<port> sets both)',
+      {
+        requestOrigin: origin.slice(0, 300),
+        issuerOrigin,
+        ...(suppressed > 0 ? { suppressed } : {}),
+      },
+    );
     quietUntil = t + WARN_INTERVAL_SECONDS;
     suppressed = 0;
   };

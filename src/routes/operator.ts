@@ -63,7 +63,8 @@ function operatorView(client: ClientRecord, source: 'store' | 'configuration'): 
 /** The KV binding of the default client store; an API error when clients live elsewhere. */
 function clientNamespace(c: AppContext): KVNamespace {
   const { options } = c.var.services;
-  if (options.clientStore) throw new OAuthError('invalid_request', 'Clients live in a custom clientStore, which the operator API cannot list or delete.', { status: 501 });
+  if (options.clientStore)
+    throw new OAuthError('invalid_request', 'Clients live in a custom clientStore, which the operator API cannot list or delete.', { status: 501 });
   return c.env[options.bindings.clients] as KVNamespace;
 }
 
@@ -126,8 +127,10 @@ async function jsonObject(c: AppContext): Promise<Record<string, unknown>> {
 /** `{"sub", "cursor"?}` of a revocation. Pure. */
 export function revocationRequest(body: Record<string, unknown>): { sub: string; after: string } {
   const { sub, cursor } = body;
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH) throw new OAuthError('invalid_request', `sub must be the user's id (1 to ${MAX_SUB_LENGTH} characters).`);
-  if (cursor !== undefined && (typeof cursor !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(cursor))) throw new OAuthError('invalid_request', 'cursor is not a cursor this API returned.');
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUB_LENGTH)
+    throw new OAuthError('invalid_request', `sub must be the user's id (1 to ${MAX_SUB_LENGTH} characters).`);
+  if (cursor !== undefined && (typeof cursor !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(cursor)))
+    throw new OAuthError('invalid_request', 'cursor is not a cursor this API returned.');
   return { sub, after: cursor ?? '' };
 }
 
@@ -154,9 +157,24 @@ export async function revokeUserGrants(c: AppContext): Promise<Response> {
     notFound: grantIds.filter((_, i) => ended[i] === undefined),
     recordedBefore: now - GRANT_CREATION_SECONDS,
   });
-  if (endedGrants.length > 0) c.var.services.options.logger.info('operator revoked grants of a user', { grantIds: endedGrants.map((grant) => grant.grant_id), upstreamNotRevoked: notRevokedUpstream ?? [] });
+  if (endedGrants.length > 0)
+    c.var.services.options.logger.info('operator revoked grants of a user', {
+      grantIds: endedGrants.map((grant) => grant.grant_id),
+      upstreamNotRevoked: notRevokedUpstream ?? [],
+    });
   for (const grant of endedGrants)
-    defer(c, services.emit({ type: 'token.revoked', clientId: grant.client_id, sub: grant.sub, grantId: grant.grant_id, upstreamGrantId: grant.upstream_grant_id ?? undefined, tokenType: 'refresh_token', reason: 'operator_request' }));
+    defer(
+      c,
+      services.emit({
+        type: 'token.revoked',
+        clientId: grant.client_id,
+        sub: grant.sub,
+        grantId: grant.grant_id,
+        upstreamGrantId: grant.upstream_grant_id ?? undefined,
+        tokenType: 'refresh_token',
+        reason: 'operator_request',
+      }),
+    );
   return noStoreJson(c, {
     sub,
     revoked: endedGrants.length,
@@ -177,15 +195,22 @@ export async function rotateSigningKey(c: AppContext): Promise<Response> {
   const { options } = services;
   const refusal = services.authority.signingKeyRotationRefusal;
   if (refusal) throw new OAuthError('invalid_request', refusal, { status: 409 });
-  if (options.privateJwk) throw new OAuthError('invalid_request', 'The signing key comes from SIGNING_PRIVATE_JWK (signing.privateJwk); replace that secret to change it.', { status: 409 });
+  if (options.privateJwk)
+    throw new OAuthError('invalid_request', 'The signing key comes from SIGNING_PRIVATE_JWK (signing.privateJwk); replace that secret to change it.', {
+      status: 409,
+    });
   const { rotated, keys, nextPublishedBy } = await services.rotateSigningKeys({ force: body.force === true });
   const next = keys.find((key) => key.status === 'next');
   if (!rotated) {
     const waitSeconds = Math.max(1, (next?.created_at ?? 0) - nextPublishedBy);
-    throw new OAuthError('invalid_request', `The next key was published too recently for every JWKS cache to hold it; rotate in ${waitSeconds} s or with force.`, {
-      status: 409,
-      headers: { 'Retry-After': String(waitSeconds) },
-    });
+    throw new OAuthError(
+      'invalid_request',
+      `The next key was published too recently for every JWKS cache to hold it; rotate in ${waitSeconds} s or with force.`,
+      {
+        status: 409,
+        headers: { 'Retry-After': String(waitSeconds) },
+      },
+    );
   }
   const current = keys.find((key) => key.status === 'current');
   c.var.services.options.logger.info('operator rotated the signing key', { current: current?.kid, next: next?.kid });

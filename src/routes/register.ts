@@ -29,7 +29,10 @@ export async function registerClient(c: AppContext): Promise<Response> {
     record.client_secret_expires_at = 0; // RFC 7591 §3.2.1: 0 = does not expire
   }
   await clients.put(record);
-  defer(c, emit({ type: 'client.registered', clientId: record.client_id, clientName: record.client_name, tokenEndpointAuthMethod: record.token_endpoint_auth_method }));
+  defer(
+    c,
+    emit({ type: 'client.registered', clientId: record.client_id, clientName: record.client_name, tokenEndpointAuthMethod: record.token_endpoint_auth_method }),
+  );
 
   const { client_secret_hash: _hash, ...publicRecord } = record;
   return noStoreJson(c, secret ? { ...publicRecord, client_secret: secret } : publicRecord, 201);

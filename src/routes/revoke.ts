@@ -12,16 +12,19 @@ export async function revokeToken(c: AppContext): Promise<Response> {
   if (found && found.grant.client_id === client.client_id) {
     const revoked = await services.authority.revoke(services, found);
     if (revoked) {
-      defer(c, services.emit({
-        type: 'token.revoked',
-        clientId: client.client_id,
-        sub: revoked.sub,
-        grantId: revoked.grant_id,
-        upstreamGrantId: revoked.upstream_grant_id ?? undefined,
-        jti: found.kind === 'access_token' ? found.view.jti : undefined,
-        tokenType: found.kind,
-        reason: 'client_request',
-      }));
+      defer(
+        c,
+        services.emit({
+          type: 'token.revoked',
+          clientId: client.client_id,
+          sub: revoked.sub,
+          grantId: revoked.grant_id,
+          upstreamGrantId: revoked.upstream_grant_id ?? undefined,
+          jti: found.kind === 'access_token' ? found.view.jti : undefined,
+          tokenType: found.kind,
+          reason: 'client_request',
+        }),
+      );
     }
   }
   return c.body(null, 200, { 'Cache-Control': 'no-store' });

@@ -61,14 +61,20 @@ export function checkClientIdUrl(clientId: string): URL {
 }
 
 /** Validates a fetched document: its `client_id` is the URL, it has redirect URIs and no shared secret. */
-export function clientFromMetadataDocument(clientId: string, document: unknown, policy: { allowedRedirectUris?: readonly (string | RegExp)[]; scopes: readonly string[] }): ClientRecord {
-  if (typeof document !== 'object' || document === null || Array.isArray(document)) throw new OAuthError('invalid_client', 'The client metadata document is not a JSON object.');
+export function clientFromMetadataDocument(
+  clientId: string,
+  document: unknown,
+  policy: { allowedRedirectUris?: readonly (string | RegExp)[]; scopes: readonly string[] },
+): ClientRecord {
+  if (typeof document !== 'object' || document === null || Array.isArray(document))
+    throw new OAuthError('invalid_client', 'The client metadata document is not a JSON object.');
   const doc = document as Record<string, unknown>;
   if (doc.client_id !== clientId) throw new OAuthError('invalid_client', 'The client metadata document names another client_id.');
   const method = doc.token_endpoint_auth_method ?? 'none';
   // Shared secrets cannot be part of a public document.
   if (method !== 'none') throw new OAuthError('invalid_client', 'A client metadata document must use token_endpoint_auth_method "none".');
-  if ('client_secret' in doc || 'client_secret_expires_at' in doc) throw new OAuthError('invalid_client', 'A client metadata document must not contain a client secret.');
+  if ('client_secret' in doc || 'client_secret_expires_at' in doc)
+    throw new OAuthError('invalid_client', 'A client metadata document must not contain a client secret.');
   let metadata;
   try {
     metadata = validateClientMetadata({ ...doc, token_endpoint_auth_method: 'none' }, policy);
@@ -125,7 +131,11 @@ export function withClientMetadataDocuments(
   async function fetchClient(clientId: string, url: URL): Promise<ClientRecord> {
     let response: Response;
     try {
-      response = await (options.fetch ?? fetch)(url.href, { redirect: 'manual', headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+      response = await (options.fetch ?? fetch)(url.href, {
+        redirect: 'manual',
+        headers: { Accept: 'application/json' },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
     } catch {
       throw new OAuthError('invalid_client', 'The client metadata document could not be fetched.');
     }

@@ -70,7 +70,14 @@ export interface GrantStore {
  */
 export interface UpstreamGrantStore {
   /** The upstream consent came back: stores our code's hash and the sealed upstream code (single use). */
-  completeUpstreamAuthorization(input: { stateHash: string; browserHash?: string; codeHash: string; sealed: string; codeExpiresAt: number; now: number }): Promise<GrantRecord | undefined>;
+  completeUpstreamAuthorization(input: {
+    stateHash: string;
+    browserHash?: string;
+    codeHash: string;
+    sealed: string;
+    codeExpiresAt: number;
+    now: number;
+  }): Promise<GrantRecord | undefined>;
   /** The pending upstream authorization this callback may complete (read only). */
   pendingUpstreamAuthorization(input: { stateHash: string; browserHash?: string; now: number }): Promise<GrantRecord | undefined>;
   /** The user denied upstream (or it failed): the pending grant is deleted; returns where to answer. */

@@ -50,7 +50,13 @@ export function signAccessToken(claims: AccessTokenClaims, keys: LoadedKeys): Pr
  * Verifies one of our own access tokens (introspection, revocation): signature under our keys,
  * exact issuer, `typ`, and an audience among our resources. Returns undefined for anything else.
  */
-export async function readOwnAccessToken(token: string, keys: LoadedKeys, issuer: string, resources: string[], now: number): Promise<AccessTokenClaims | undefined> {
+export async function readOwnAccessToken(
+  token: string,
+  keys: LoadedKeys,
+  issuer: string,
+  resources: string[],
+  now: number,
+): Promise<AccessTokenClaims | undefined> {
   try {
     const { payload } = await jwtVerify<AccessTokenClaims>(token, keys.verificationKey, {
       issuer,

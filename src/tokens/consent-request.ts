@@ -62,7 +62,10 @@ export function signConsentRequest(
  * The claims of a consent request that one of the consent keys MACed (a key rotated in another
  * isolate is still among them); undefined when none did, or it expired or is malformed.
  */
-export async function verifyConsentRequest(jws: string, input: { keys: readonly CryptoKey[]; issuer: string; now: number }): Promise<ConsentRequestClaims | undefined> {
+export async function verifyConsentRequest(
+  jws: string,
+  input: { keys: readonly CryptoKey[]; issuer: string; now: number },
+): Promise<ConsentRequestClaims | undefined> {
   for (const key of input.keys) {
     try {
       const { payload } = await jwtVerify<Partial<ConsentRequestClaims>>(jws, key, {

@@ -6,9 +6,7 @@ import type { AccessTokenView } from './access-token-view.js';
 import type { GrantRecord } from '../grants/grant-record.js';
 
 export type TokenLookup =
-  | { kind: 'access_token'; view: AccessTokenView; grant: GrantRecord }
-  | { kind: 'refresh_token'; grant: GrantRecord; tokenHash: string }
-  | undefined;
+  { kind: 'access_token'; view: AccessTokenView; grant: GrantRecord } | { kind: 'refresh_token'; grant: GrantRecord; tokenHash: string } | undefined;
 
 /**
  * Finds an active token of ours. `token_type_hint` only orders the attempts (RFC 7662 §2.1,
@@ -45,4 +43,3 @@ export function tokenParameter(form: URLSearchParams): string {
   if (token.length > 8192) throw new OAuthError('invalid_request', 'token is too long.');
   return token;
 }
-

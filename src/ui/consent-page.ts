@@ -74,53 +74,80 @@ export function renderConsentPage(input: ConsentPageInput): HtmlEscapedString | 
     ui: { ...input.ui, appName: shown(input.ui.appName) },
   };
   return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>Authorize ${p.clientName} · ${p.ui.appName}</title>
-<style nonce="${p.nonce}">${raw(STYLE)}</style>
-</head>
-<body>
-<main aria-labelledby="title">
-  <header>${p.ui.logoUrl ? html`<img src="${p.ui.logoUrl}" alt="">` : ''}<span>${p.ui.appName}</span></header>
-  <h1 id="title"><strong>${p.clientName}</strong> wants to access your account</h1>
-  ${p.clientDocumentHost ? html`<p>The application describes itself in a document published at <span class="host">${p.clientDocumentHost}</span>.</p>` : ''}
-  <p>After you approve, you will be sent to <span class="host">${p.redirectHost}</span>.${
-    p.principalName ? html` Signed in as <strong>${p.principalName}</strong>.` : ''
-  }</p>
-  ${p.loopbackRedirect
-    ? html`<div class="warn" role="note"><strong>Local application.</strong> This application receives the authorization on your own computer (${p.redirectHost}). Approve only if you started it yourself.</div>`
-    : ''}
-  <form method="post" action="${p.action}">
-    <p id="scopes-label">It asks for access to <span class="resource">${p.resource}</span> with permission to:</p>
-    <ul aria-labelledby="scopes-label">
-      ${p.scopes.map((s) => html`<li><code>${s.name}</code>${s.description ? html`<div>${s.description}</div>` : ''}</li>`)}
-    </ul>
-    <input type="hidden" name="request" value="${p.request}">
-    ${p.signedInPrincipal ? html`<input type="hidden" name="principal" value="${p.signedInPrincipal}">` : ''}
-    ${p.askForName
-      ? html`<label for="username">Your name (development sign-in)</label>
-    <input type="text" id="username" name="username" required maxlength="64" autocomplete="username" autofocus>`
-      : ''}
-    <div class="actions">
-      <button type="submit" name="action" value="approve" class="approve">Approve</button>
-      <button type="submit" name="action" value="deny" formnovalidate>Deny</button>
-    </div>
-  </form>
-  <footer>${p.ui.privacyPolicyUrl ? html`<a href="${p.ui.privacyPolicyUrl}">Privacy policy</a>` : ''}${
-    p.ui.termsOfServiceUrl ? html`<a href="${p.ui.termsOfServiceUrl}">Terms of service</a>` : ''
-  }</footer>
-</main>
-</body>
-</html>`;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="no-referrer" />
+        <title>Authorize ${p.clientName} · ${p.ui.appName}</title>
+        <style nonce="${p.nonce}">
+          ${raw(STYLE)}
+        </style>
+      </head>
+      <body>
+        <main aria-labelledby="title">
+          <header>${p.ui.logoUrl ? html`<img src="${p.ui.logoUrl}" alt="" />` : ''}<span>${p.ui.appName}</span></header>
+          <h1 id="title"><strong>${p.clientName}</strong> wants to access your account</h1>
+          ${p.clientDocumentHost ? html`<p>The application describes itself in a document published at <span class="host">${p.clientDocumentHost}</span>.</p>` : ''}
+          <p>
+            After you approve, you will be sent to <span class="host">${p.redirectHost}</span>.${
+              p.principalName ? html` Signed in as <strong>${p.principalName}</strong>.` : ''
+            }
+          </p>
+          ${
+            p.loopbackRedirect
+              ? html`<div class="warn" role="note">
+                  <strong>Local application.</strong> This application receives the authorization on your own computer (${p.redirectHost}). Approve only if you
+                  started it yourself.
+                </div>`
+              : ''
+          }
+          <form method="post" action="${p.action}">
+            <p id="scopes-label">It asks for access to <span class="resource">${p.resource}</span> with permission to:</p>
+            <ul aria-labelledby="scopes-label">
+              ${p.scopes.map((s) => html`<li><code>${s.name}</code>${s.description ? html`<div>${s.description}</div>` : ''}</li>`)}
+            </ul>
+            <input type="hidden" name="request" value="${p.request}" />
+            ${p.signedInPrincipal ? html`<input type="hidden" name="principal" value="${p.signedInPrincipal}" />` : ''}
+            ${
+              p.askForName
+                ? html`<label for="username">Your name (development sign-in)</label>
+                    <input type="text" id="username" name="username" required maxlength="64" autocomplete="username" autofocus />`
+                : ''
+            }
+            <div class="actions">
+              <button type="submit" name="action" value="approve" class="approve">Approve</button>
+              <button type="submit" name="action" value="deny" formnovalidate>Deny</button>
+            </div>
+          </form>
+          <footer>
+            ${p.ui.privacyPolicyUrl ? html`<a href="${p.ui.privacyPolicyUrl}">Privacy policy</a>` : ''}${
+              p.ui.termsOfServiceUrl ? html`<a href="${p.ui.termsOfServiceUrl}">Terms of service</a>` : ''
+            }
+          </footer>
+        </main>
+      </body>
+    </html>`;
 }
 
 /** A page for requests that cannot be sent back to the client (unknown client, bad redirect). */
 export function renderErrorPage(input: { appName: string; title: string; message: string; nonce: string }): HtmlEscapedString | Promise<HtmlEscapedString> {
   return html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${input.title} · ${input.appName}</title><style nonce="${input.nonce}">${raw(STYLE)}</style></head>
-<body><main role="alert"><header><span>${input.appName}</span></header><h1>${input.title}</h1><p>${input.message}</p></main></body></html>`;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${input.title} · ${input.appName}</title>
+        <style nonce="${input.nonce}">
+          ${raw(STYLE)}
+        </style>
+      </head>
+      <body>
+        <main role="alert">
+          <header><span>${input.appName}</span></header>
+          <h1>${input.title}</h1>
+          <p>${input.message}</p>
+        </main>
+      </body>
+    </html>`;
 }

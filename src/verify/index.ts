@@ -2,7 +2,16 @@
  * Framework-free access-token verification for MCP resource servers (`mcp-auth-edge/verify`).
  * Web APIs and jose only: runs in Workers and on Node 20.
  */
-import { decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWSHeaderParameters, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import {
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWSHeaderParameters,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from 'jose';
 import { canonicalResource } from '../protocol/resource.js';
 import { createVerifiedTokenCache, type VerifiedTokenCache } from './cache.js';
 import { TokenVerificationError } from './errors.js';
@@ -194,8 +203,10 @@ function resolveConfig(options: VerifyOptions): Config {
   let agent: string | undefined;
   let developer: string | undefined;
   if (profile === 'grantex') {
-    if (typeof options.agent !== 'string' || options.agent === '') throw new TypeError('verify: agent is required for the grantex profile (did:grantex:<agentId>)');
-    if (typeof options.developer !== 'string' || options.developer === '') throw new TypeError('verify: developer is required for the grantex profile (the Grantex developer id)');
+    if (typeof options.agent !== 'string' || options.agent === '')
+      throw new TypeError('verify: agent is required for the grantex profile (did:grantex:<agentId>)');
+    if (typeof options.developer !== 'string' || options.developer === '')
+      throw new TypeError('verify: developer is required for the grantex profile (the Grantex developer id)');
     agent = options.agent.startsWith('did:') ? options.agent : `did:grantex:${options.agent}`;
     developer = options.developer;
   }
@@ -395,8 +406,7 @@ async function tryEachKey(token: string, err: unknown, options: JWTVerifyOptions
 }
 
 function toVerificationError(err: unknown): TokenVerificationError {
-  const fail = (code: ConstructorParameters<typeof TokenVerificationError>[0], message: string) =>
-    new TokenVerificationError(code, message, { cause: err });
+  const fail = (code: ConstructorParameters<typeof TokenVerificationError>[0], message: string) => new TokenVerificationError(code, message, { cause: err });
   if (err instanceof TokenVerificationError) return err;
   if (err instanceof errors.JOSEAlgNotAllowed) return fail('unsupported_algorithm', 'The access token signing algorithm is not accepted');
   if (err instanceof errors.JWSSignatureVerificationFailed) return fail('invalid_signature', 'The access token signature is invalid');
@@ -412,7 +422,8 @@ function toVerificationError(err: unknown): TokenVerificationError {
   // jose refused the key a key function returned for this token's algorithm (e.g. an RSA token
   // for an EC key; jose throws TypeError): never a 500 for a bad token. Throw a
   // TokenVerificationError from `keys` to signal outages. Anything else is a bug: rethrown.
-  if (err instanceof TypeError || (typeof DOMException !== 'undefined' && err instanceof DOMException)) return fail('invalid_signature', 'The access token signature is invalid');
+  if (err instanceof TypeError || (typeof DOMException !== 'undefined' && err instanceof DOMException))
+    return fail('invalid_signature', 'The access token signature is invalid');
   throw err;
 }
 
@@ -438,8 +449,7 @@ function toGrant(raw: string, claims: JWTPayload, config: Config): McpGrant {
   if (config.audiences.size > 0 && !audienceMatches(claims.aud, config.audiences))
     throw new TokenVerificationError('wrong_audience', 'The access token is not intended for this resource');
   // jose checks iat only with maxTokenAge; a token issued in the future is not valid yet.
-  if (claims.iat! > config.now() + config.tolerance)
-    throw new TokenVerificationError('not_yet_valid', 'The access token is not valid yet (iat in the future)');
+  if (claims.iat! > config.now() + config.tolerance) throw new TokenVerificationError('not_yet_valid', 'The access token is not valid yet (iat in the future)');
 
   const sub = optionalString(claims, 'sub')!;
   const jti = optionalString(claims, 'jti')!;

@@ -43,8 +43,7 @@ export function introspectionRevocationCheck(options: IntrospectionRevocationChe
     Accept: 'application/json',
   };
   // RFC 6749 §2.3.1: form-encode id and secret before base64.
-  if (options.clientSecret !== undefined)
-    headers.Authorization = `Basic ${btoa(`${formEncode(options.clientId)}:${formEncode(options.clientSecret)}`)}`;
+  if (options.clientSecret !== undefined) headers.Authorization = `Basic ${btoa(`${formEncode(options.clientId)}:${formEncode(options.clientSecret)}`)}`;
 
   // Settled answers only: sharing an in-flight fetch across Workers requests is not allowed.
   const cache = new Map<string, { until: number; revoked: boolean }>();

@@ -1,4 +1,14 @@
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwksCache, type ExportedJWKSCache, type JSONWebKeySet, type JWKSCacheInput, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  errors,
+  jwksCache,
+  type ExportedJWKSCache,
+  type JSONWebKeySet,
+  type JWKSCacheInput,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { TokenVerificationError } from './errors.js';
 
 /** Where verification keys come from. `refresh` refetches a remote set unless it is cooling down. */
@@ -115,11 +125,7 @@ function createRemoteKeySource(url: string, options: RemoteKeySourceOptions): Ke
 }
 
 function isKeySelectionError(err: unknown): boolean {
-  return (
-    err instanceof errors.JWKSNoMatchingKey ||
-    err instanceof errors.JWKSMultipleMatchingKeys ||
-    err instanceof errors.JOSENotSupported
-  );
+  return err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys || err instanceof errors.JOSENotSupported;
 }
 
 function jwksUnavailable(cause: unknown): TokenVerificationError {

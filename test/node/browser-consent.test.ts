@@ -13,7 +13,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './worker-server';
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 // The screenshots in docs/ are refreshed with UPDATE_SCREENSHOTS=1; other runs write them to a temp dir.
 const SCREENSHOT_DIR = process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../docs/', import.meta.url)) : tmpdir();
 const SCREENSHOT_LIGHT = join(SCREENSHOT_DIR, 'consent-page.png');
@@ -40,14 +49,22 @@ function startWranglerDev(port: number, inspectorPort: number): ChildProcess {
   const child = spawn(
     'npx',
     [
-      'wrangler', 'dev',
-      '--ip', '127.0.0.1',
-      '--port', String(port),
-      '--inspector-port', String(inspectorPort),
-      '--var', `ISSUER:${issuer}`,
-      '--var', `RESOURCE:${issuer}/mcp`,
-      '--var', 'RATE_LIMITS:off',
-      '--persist-to', persistDir,
+      'wrangler',
+      'dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(inspectorPort),
+      '--var',
+      `ISSUER:${issuer}`,
+      '--var',
+      `RESOURCE:${issuer}/mcp`,
+      '--var',
+      'RATE_LIMITS:off',
+      '--persist-to',
+      persistDir,
       '--show-interactive-dev-session=false',
     ],
     {
@@ -117,13 +134,17 @@ function startCallbackServer(port: number): Promise<Server> {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     if (url.pathname === '/callback') {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
-      res.end('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Callback</title><link rel="icon" href="data:,"></head><body><h1>Callback received</h1></body></html>');
+      res.end(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Callback</title><link rel="icon" href="data:,"></head><body><h1>Callback received</h1></body></html>',
+      );
     } else if (url.pathname === '/framer') {
       // A third-party page trying to embed the consent page (clickjacking).
       const src = url.searchParams.get('src') ?? '';
       const escaped = src.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Framer</title><link rel="icon" href="data:,"></head><body><iframe id="victim" src="${escaped}" width="600" height="600"></iframe></body></html>`);
+      res.end(
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Framer</title><link rel="icon" href="data:,"></head><body><iframe id="victim" src="${escaped}" width="600" height="600"></iframe></body></html>`,
+      );
     } else {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       res.end('not found');
@@ -284,7 +305,10 @@ describe('consent page in a real browser (Chromium) against wrangler dev', () =>
       const blockedBy = await deny.evaluate((button) => {
         const b = button as HTMLButtonElement;
         if (b.formNoValidate || !b.form || b.form.checkValidity()) return null;
-        return [...b.form.elements].filter((el) => !(el as HTMLInputElement).checkValidity?.()).map((el) => `#${el.id}: ${(el as HTMLInputElement).validationMessage}`).join('; ');
+        return [...b.form.elements]
+          .filter((el) => !(el as HTMLInputElement).checkValidity?.())
+          .map((el) => `#${el.id}: ${(el as HTMLInputElement).validationMessage}`)
+          .join('; ');
       });
       expect(blockedBy, 'form validation blocks Deny without a name (give the Deny button formnovalidate)').toBeNull();
       await deny.click();

@@ -14,7 +14,16 @@ import { createTokenMint, ISSUER, now, PRM, RESOURCE, type TokenMint } from '../
 import { freePort } from './worker-server';
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 let browser: Browser | undefined;
 let pageServer: Server | undefined;
@@ -93,7 +102,12 @@ async function callFrom(pageOrigin: string, url: string, authorization: string):
             headers: { Authorization: authorization, 'Content-Type': 'application/json', 'MCP-Protocol-Version': '2025-11-25' },
             body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
           });
-          return { status: res.status, wwwAuthenticate: res.headers.get('WWW-Authenticate'), sessionId: res.headers.get('Mcp-Session-Id'), body: await res.text() };
+          return {
+            status: res.status,
+            wwwAuthenticate: res.headers.get('WWW-Authenticate'),
+            sessionId: res.headers.get('Mcp-Session-Id'),
+            body: await res.text(),
+          };
         } catch (err) {
           return { failed: String(err) };
         }
@@ -133,7 +147,10 @@ describe.each(['Hono', 'Express'] as const)('a browser MCP client across origins
 
 describe.each(['Hono', 'Express'] as const)('requireMcpAuth without CORS middleware (%s)', (framework) => {
   it('answers a preflight (Fetch §3.2.2) itself, unverified and without running the handler; a plain OPTIONS is challenged', async () => {
-    const preflight = await fetch(bareRoutes[framework], { method: 'OPTIONS', headers: { Origin: listedOrigin, 'Access-Control-Request-Method': 'POST', Authorization: 'Bearer not-a-valid-token' } });
+    const preflight = await fetch(bareRoutes[framework], {
+      method: 'OPTIONS',
+      headers: { Origin: listedOrigin, 'Access-Control-Request-Method': 'POST', Authorization: 'Bearer not-a-valid-token' },
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('WWW-Authenticate')).toBeNull();
     expect(preflight.headers.get('Access-Control-Allow-Origin')).toBeNull();

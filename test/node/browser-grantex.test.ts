@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startFakeGrantex, startWorker, type RunningGrantex, type RunningWorker } from './worker-server';
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /** Our worker in Grantex mode against its own fake Grantex, and a client registered there. */
 interface Deployment {
@@ -35,7 +44,9 @@ beforeAll(async () => {
   redirectUri = `http://127.0.0.1:${port}/callback`;
   callbackServer = createServer((_req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Callback</title><link rel="icon" href="data:,"></head><body><h1>Callback received</h1></body></html>');
+    res.end(
+      '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Callback</title><link rel="icon" href="data:,"></head><body><h1>Callback received</h1></body></html>',
+    );
   });
   await new Promise<void>((resolve) => callbackServer.listen(port, '127.0.0.1', resolve));
   sameOrigin = await deploy(await startFakeGrantex());
@@ -68,7 +79,15 @@ async function signInThroughGrantex({ grantexService, worker, clientId }: Deploy
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const url = new URL(`${worker.url}/authorize`);
-  url.search = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: redirectUri, code_challenge: challenge, code_challenge_method: 'S256', state: 'st-1', resource: `${worker.url}/mcp` }).toString();
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: 'st-1',
+    resource: `${worker.url}/mcp`,
+  }).toString();
   try {
     await page.goto(url.href);
     await page.getByLabel('Your name').fill('Grace Hopper');

@@ -40,7 +40,8 @@ function startDev(script: string, args: string[], env: Record<string, string> = 
   const waiters: { text: string; resolve: (out: string) => void; reject: (err: Error) => void }[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
-      for (const w of waiters.splice(0)) w.reject(new Error(`npm run ${script} exited (code ${code}, signal ${signal}) before printing "${w.text}":\n${output}`));
+      for (const w of waiters.splice(0))
+        w.reject(new Error(`npm run ${script} exited (code ${code}, signal ${signal}) before printing "${w.text}":\n${output}`));
       resolve({ code, signal });
     }),
   );
@@ -127,27 +128,31 @@ describe('npm run dev', () => {
     expect(await listening(port)).toBe(false);
   });
 
-  it('PORT=N serves the issuer http://localhost:N; a request for another origin gets 421 and a log line that says what to set', { timeout: 90_000 }, async () => {
-    const port = await freePort();
-    const issuer = `http://localhost:${port}`;
-    const server = startDev('dev', [], { PORT: String(port) });
-    await server.waitFor(`${READY} ${issuer}`);
+  it(
+    'PORT=N serves the issuer http://localhost:N; a request for another origin gets 421 and a log line that says what to set',
+    { timeout: 90_000 },
+    async () => {
+      const port = await freePort();
+      const issuer = `http://localhost:${port}`;
+      const server = startDev('dev', [], { PORT: String(port) });
+      await server.waitFor(`${READY} ${issuer}`);
 
-    const metadata = (await (await fetch(`${issuer}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
-    expect(metadata.issuer).toBe(issuer);
-    // RFC 9110 §15.5.20: the same server reached as 127.0.0.1 is not the issuer's origin.
-    const misdirected = await fetch(`http://127.0.0.1:${port}/.well-known/oauth-authorization-server`);
-    expect(misdirected.status).toBe(421);
-    const output = await server.waitFor('request origin differs from the issuer origin');
-    expect(output).toMatch(/answered 421: use the issuer origin, or set ISSUER to the origin clients reach \(npm run dev: PORT=<port> sets both\)/);
-    expect(output).toContain(`"requestOrigin":"http://127.0.0.1:${port}","issuerOrigin":"${issuer}"`);
+      const metadata = (await (await fetch(`${issuer}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+      expect(metadata.issuer).toBe(issuer);
+      // RFC 9110 §15.5.20: the same server reached as 127.0.0.1 is not the issuer's origin.
+      const misdirected = await fetch(`http://127.0.0.1:${port}/.well-known/oauth-authorization-server`);
+      expect(misdirected.status).toBe(421);
+      const output = await server.waitFor('request origin differs from the issuer origin');
+      expect(output).toMatch(/answered 421: use the issuer origin, or set ISSUER to the origin clients reach \(npm run dev: PORT=<port> sets both\)/);
+      expect(output).toContain(`"requestOrigin":"http://127.0.0.1:${port}","issuerOrigin":"${issuer}"`);
 
-    // A process manager stops the npm process alone: the signal is passed on to wrangler and workerd.
-    process.kill(server.child.pid!, 'SIGTERM');
-    await Promise.all([server.exited, server.outputClosed]);
-    expect(runningInGroup(server.child.pid!)).toEqual([]);
-    expect(await listening(port)).toBe(false);
-  });
+      // A process manager stops the npm process alone: the signal is passed on to wrangler and workerd.
+      process.kill(server.child.pid!, 'SIGTERM');
+      await Promise.all([server.exited, server.outputClosed]);
+      expect(runningInGroup(server.child.pid!)).toEqual([]);
+      expect(await listening(port)).toBe(false);
+    },
+  );
 
   it('refuses a port that is not a number, and a loopback ISSUER on another port, naming the variable', () => {
     const run = (args: string[], env: Record<string, string>) =>

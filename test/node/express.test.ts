@@ -7,7 +7,6 @@ import express from 'express';
 import { UnsecuredJWT, type JWK } from 'jose';
 import { getMcpGrant, protectedResourceMetadata, requireMcpAuth, type RequireMcpAuthOptions } from '../../src/middleware/express.js';
 
-
 let jwks: { keys: JWK[] };
 let server: Server;
 let origin: string;

@@ -89,7 +89,13 @@ export class HeadlessOAuthProviderV2 implements OAuthClientProviderV2 {
   ) {}
 
   get clientMetadata(): OAuthClientMetadataV2 {
-    return { client_name: 'MCP SDK v2 test client', redirect_uris: [this.redirectUrl], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
+    return {
+      client_name: 'MCP SDK v2 test client',
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
   }
 
   clientInformation() {
@@ -129,11 +135,15 @@ export class HeadlessOAuthProviderV2 implements OAuthClientProviderV2 {
  * The example MCP server (bundled by global-setup) on a real port, and an access token for its
  * `/mcp` with `mcp:tools:read`, obtained by the MCP SDK client's own flow.
  */
-export async function startAuthorizedExample(options: { callbackPort: number; username: string }): Promise<{ worker: RunningWorker; mcp: string; accessToken: string }> {
+export async function startAuthorizedExample(options: {
+  callbackPort: number;
+  username: string;
+}): Promise<{ worker: RunningWorker; mcp: string; accessToken: string }> {
   const worker = await startWorker({}, '.test-dist/example/index.js');
   const mcp = `${worker.url}/mcp`;
   const provider = new HeadlessOAuthProvider(`http://127.0.0.1:${options.callbackPort}/callback`, { username: options.username });
   if ((await auth(provider, { serverUrl: mcp, scope: 'mcp:tools:read' })) !== 'REDIRECT') throw new Error('the MCP SDK client did not start an authorization');
-  if ((await auth(provider, { serverUrl: mcp, authorizationCode: provider.lastCode })) !== 'AUTHORIZED') throw new Error('the MCP SDK client was not authorized');
+  if ((await auth(provider, { serverUrl: mcp, authorizationCode: provider.lastCode })) !== 'AUTHORIZED')
+    throw new Error('the MCP SDK client was not authorized');
   return { worker, mcp, accessToken: provider.saved!.access_token };
 }

@@ -54,12 +54,20 @@ describe('end to end in Grantex mode: the official MCP SDK client, the example s
     expect(decodeJwt(second.access_token).grnt).toBe(claims.grnt);
     expect(decodeJwt(second.access_token).jti).not.toBe(claims.jti);
 
-    const form = (values: Record<string, string>) => ({ method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(values) });
+    const form = (values: Record<string, string>) => ({
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(values),
+    });
     const clientId = provider.client!.client_id;
     expect((await fetch(`${worker.url}/revoke`, form({ token: second.refresh_token, client_id: clientId }))).status).toBe(200);
     expect(await (await fetch(`${worker.url}/introspect`, form({ token: second.access_token, client_id: clientId }))).json()).toEqual({ active: false });
     // Grantex itself no longer knows the grant as active.
-    const verified = await fetch(`${grantexService.url}/v1/grants/verify`, { method: 'POST', headers: { Authorization: `Bearer ${FAKE_GRANTEX_API_KEY}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ token: second.access_token }) });
+    const verified = await fetch(`${grantexService.url}/v1/grants/verify`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${FAKE_GRANTEX_API_KEY}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: second.access_token }),
+    });
     expect(await verified.json()).toMatchObject({ active: false, reason: 'revoked' });
   });
 });

@@ -8,7 +8,11 @@ import { EXAMPLE_MODES, exampleServer } from './worker-server';
 const CLIENT_OPTIONS = { versionNegotiation: { mode: 'auto' as const } };
 
 /** The MCP SDK v2 client, connected; a 401 sends it through discovery, DCR and the consent page first. */
-async function connect(mcpUrl: URL, provider: HeadlessOAuthProviderV2, fetch: typeof globalThis.fetch): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+async function connect(
+  mcpUrl: URL,
+  provider: HeadlessOAuthProviderV2,
+  fetch: typeof globalThis.fetch,
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const first = new Client({ name: 'e2e-v2', version: '1.0.0' }, CLIENT_OPTIONS);
   const transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider, fetch });
   try {
@@ -42,12 +46,14 @@ function text(result: unknown): string {
   return (result as { content: { text: string }[] }).content[0]!.text;
 }
 
-
 describe.each(EXAMPLE_MODES)('end to end ($mode): the MCP SDK v2 client (spec 2026-07-28) against the example MCP server', ({ grantex }) => {
   const example = exampleServer(grantex);
 
   it('connect → 401 → discovery → DCR → consent → tools on 2026-07-28; create_ticket with a read-only token → 403 → the client itself re-authorizes for the union of scopes, no refresh → the app finishes the redirect → the retried call succeeds', async () => {
-    const provider = new HeadlessOAuthProviderV2('http://127.0.0.1:53710/callback', { username: 'v2-user', upstreamConsent: grantex ? example.upstreamConsent : undefined });
+    const provider = new HeadlessOAuthProviderV2('http://127.0.0.1:53710/callback', {
+      username: 'v2-user',
+      upstreamConsent: grantex ? example.upstreamConsent : undefined,
+    });
     const tokenRequests = recordingTokenGrants();
     const { client, transport } = await connect(example.mcpUrl, provider, tokenRequests.fetch);
     expect(tokenRequests.grantTypes).toEqual(['authorization_code']);
@@ -87,14 +93,22 @@ describe.each(EXAMPLE_MODES)('end to end ($mode): the MCP SDK v2 client (spec 20
     const origin = 'https://app.example.com';
     const preflight = await fetch(example.mcpUrl, {
       method: 'OPTIONS',
-      headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, content-type, mcp-method, mcp-name, mcp-protocol-version' },
+      headers: {
+        Origin: origin,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization, content-type, mcp-method, mcp-name, mcp-protocol-version',
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('Access-Control-Allow-Origin')).toBe('*');
     const allowed = preflight.headers.get('Access-Control-Allow-Headers')!.toLowerCase().split(/,\s*/);
     expect(allowed).toEqual(expect.arrayContaining(['authorization', 'content-type', 'mcp-method', 'mcp-name', 'mcp-protocol-version']));
 
-    const anonymous = await fetch(example.mcpUrl, { method: 'POST', headers: { Origin: origin, 'Content-Type': 'application/json', 'Mcp-Method': 'tools/list' }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' });
+    const anonymous = await fetch(example.mcpUrl, {
+      method: 'POST',
+      headers: { Origin: origin, 'Content-Type': 'application/json', 'Mcp-Method': 'tools/list' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+    });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('Access-Control-Expose-Headers')).toContain('WWW-Authenticate');
   });

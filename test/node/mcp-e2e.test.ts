@@ -39,22 +39,30 @@ function recordingTokenGrants(): { fetch: typeof fetch; grantTypes: string[] } {
 }
 
 function text(result: unknown): string {
-  return ((result as { content: { text: string }[] }).content[0]!).text;
+  return (result as { content: { text: string }[] }).content[0]!.text;
 }
-
 
 describe.each(EXAMPLE_MODES)('end to end ($mode): the official MCP SDK client against a real MCP server protected by the co-located issuer', ({ grantex }) => {
   const example = exampleServer(grantex);
   const { upstreamConsent } = example;
 
   it('PR-2: an unauthenticated MCP request gets 401 with resource_metadata and scope, and no error code', async () => {
-    const res = await fetch(example.mcpUrl, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' });
+    const res = await fetch(example.mcpUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+    });
     expect(res.status).toBe(401);
-    expect(res.headers.get('WWW-Authenticate')).toBe(`Bearer resource_metadata="${example.url}/.well-known/oauth-protected-resource/mcp", scope="mcp:tools:read"`);
+    expect(res.headers.get('WWW-Authenticate')).toBe(
+      `Bearer resource_metadata="${example.url}/.well-known/oauth-protected-resource/mcp", scope="mcp:tools:read"`,
+    );
   });
 
   it('connect → 401 → PRM + AS discovery → DCR → consent → token → tools/list → tools/call; then 403 step-up: v1 refreshes (cannot widen scope) and gives up → the application re-authorizes with the wider scope → success', async () => {
-    const provider = new HeadlessOAuthProvider('http://127.0.0.1:53690/callback', { username: 'e2e-user', upstreamConsent: grantex ? upstreamConsent : undefined });
+    const provider = new HeadlessOAuthProvider('http://127.0.0.1:53690/callback', {
+      username: 'e2e-user',
+      upstreamConsent: grantex ? upstreamConsent : undefined,
+    });
     const tokenRequests = recordingTokenGrants();
     const client = await connect(example.mcpUrl, provider, tokenRequests.fetch);
     expect(provider.authorizations).toBe(1);
@@ -117,7 +125,11 @@ describe('end to end: an expired access token is refreshed by the MCP SDK client
     // Wait (on a condition, not a fixed sleep) until the token has expired.
     while (Date.now() / 1000 <= exp) await new Promise((r) => setTimeout(r, 100));
 
-    const expired = await fetch(mcpUrl, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', Authorization: `Bearer ${first.access_token}` }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' });
+    const expired = await fetch(mcpUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', Authorization: `Bearer ${first.access_token}` },
+      body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+    });
     expect(expired.status).toBe(401);
     expect(expired.headers.get('WWW-Authenticate')).toContain('error="invalid_token"');
 

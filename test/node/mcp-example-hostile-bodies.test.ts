@@ -7,7 +7,8 @@ import type { RunningWorker } from './worker-server';
 
 const MCP_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' };
 
-const call = (name: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} }, ...extra });
+const call = (name: unknown, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} }, ...extra });
 
 /** Bodies a caller chooses: tool names that are Object.prototype keys, JSON that is not a message, junk. */
 const HOSTILE: [string, string | Uint8Array<ArrayBuffer>][] = [
@@ -49,13 +50,18 @@ describe('the example MCP server: nothing runs before authentication, and no bod
 
   it('RFC 6750 §3.1: an unauthenticated POST declaring 30 MB gets its 401 challenge at once, before the body is sent', async () => {
     const connection = await rawConnect(mcp);
-    await connection.write(requestHead('POST', mcp, { ...MCP_HEADERS, 'Content-Length': String(30 * 1024 * 1024) }) + '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_ticket"');
+    await connection.write(
+      requestHead('POST', mcp, { ...MCP_HEADERS, 'Content-Length': String(30 * 1024 * 1024) }) +
+        '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_ticket"',
+    );
     const started = Date.now();
     const answer = await connection.readResponse(3_000);
     connection.close();
     expect(statusOf(answer)).toBe(401);
     expect(Date.now() - started).toBeLessThan(1_000);
-    expect((answer as { headers: Record<string, string> }).headers['www-authenticate']).toBe(`Bearer resource_metadata="${worker.url}/.well-known/oauth-protected-resource/mcp", scope="mcp:tools:read"`);
+    expect((answer as { headers: Record<string, string> }).headers['www-authenticate']).toBe(
+      `Bearer resource_metadata="${worker.url}/.well-known/oauth-protected-resource/mcp", scope="mcp:tools:read"`,
+    );
     expect((await fetch(`${worker.url}/.well-known/oauth-protected-resource/mcp`)).status).toBe(200);
   });
 

@@ -48,7 +48,14 @@ function runSmokeWithBrowser(args: string[], browser: (url: URL) => Promise<void
 
 /** A development sign-in up to the consent page for a client: 200 when the worker knows the client. */
 async function consentPage(worker: RunningWorker, clientId: string, redirectUri: string): Promise<Response> {
-  const params = new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: redirectUri, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 's' });
+  const params = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
+    state: 's',
+  });
   return fetch(`${worker.url}/authorize?${params}`, { redirect: 'manual' });
 }
 
@@ -69,7 +76,11 @@ describe('every script has --help and names the variable it is about in errors',
     const cases: [string, string[], RegExp, { env?: Record<string, string>; input?: string }?][] = [
       ['register-client.mjs', [], /--redirect is required/],
       ['register-client.mjs', ['--redirect', 'http://app.example.com/cb'], /--redirect "http:\/\/app.example.com\/cb" must be https/],
-      ['register-client.mjs', ['--redirect', 'https://a.example/cb', '--public', '--auth-method', 'client_secret_post'], /--public and --auth-method contradict/],
+      [
+        'register-client.mjs',
+        ['--redirect', 'https://a.example/cb', '--public', '--auth-method', 'client_secret_post'],
+        /--public and --auth-method contradict/,
+      ],
       ['register-client.mjs', ['--redirect', 'https://a.example/cb', '--append', '{"client_id":"x"}'], /CLIENTS must be a JSON array/],
       ['register-client.mjs', ['--redirect', 'https://a.example/cb', '--append', '-'], /CLIENTS value is not valid JSON/, { input: 'nope' }],
       ['register-client.mjs', ['--redirect', 'https://a.example/cb', '--bogus'], /Unknown option '--bogus'/],
@@ -128,8 +139,12 @@ describe('CLIENTS from register-client.mjs and a signing key from generate-signi
     // The library options the same way: the key's algorithm by default, a contradiction refused.
     const library = { issuer: 'http://localhost:8787', resources: ['http://localhost:8787/mcp'], scopes: ['mcp'] };
     expect(resolveOptions({ ...library, signing: { privateJwk: jwk } }).signingAlgorithm).toBe('EdDSA');
-    expect(() => resolveOptions({ ...library, signing: { privateJwk: jwk, algorithm: 'RS256' } })).toThrow(/signing\.algorithm is RS256 but signing\.privateJwk is an EdDSA key/);
-    expect(() => resolveOptions({ ...library, signing: { privateJwk: { ...JSON.parse(jwk), alg: 'ES256' } } })).toThrow(/signing\.privateJwk is not a key for ES256, EdDSA, RS256/);
+    expect(() => resolveOptions({ ...library, signing: { privateJwk: jwk, algorithm: 'RS256' } })).toThrow(
+      /signing\.algorithm is RS256 but signing\.privateJwk is an EdDSA key/,
+    );
+    expect(() => resolveOptions({ ...library, signing: { privateJwk: { ...JSON.parse(jwk), alg: 'ES256' } } })).toThrow(
+      /signing\.privateJwk is not a key for ES256, EdDSA, RS256/,
+    );
 
     const worker = await startWorker({ SIGNING_PRIVATE_JWK: jwk });
     try {
@@ -154,7 +169,10 @@ describe('smoke.mjs and operator.mjs against a running worker', () => {
   it('smoke.mjs runs the whole flow through the development sign-in and prints each step (exit 0)', async () => {
     const result = await run('smoke.mjs', ['--issuer', worker.url, '--user', 'smoke user']);
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    const steps = result.stdout.split('\n').filter((line) => line.startsWith('✓')).map((line) => line.split(/\s+/)[1]);
+    const steps = result.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('✓'))
+      .map((line) => line.split(/\s+/)[1]);
     expect(steps).toEqual(['metadata', 'register', 'authorize', 'token', 'introspect', 'refresh', 'revoke']);
     expect(result.stdout).toContain('signed in as "smoke user"');
     expect(result.stdout).toContain('all steps passed');
@@ -172,10 +190,20 @@ describe('smoke.mjs and operator.mjs against a running worker', () => {
         const consent = await fetch(new URL('/authorize', url), {
           method: 'POST',
           redirect: 'manual',
-          headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; '), Origin: upstream.url },
+          headers: {
+            'Content-Type': 'application/x-www-form-urlencoded',
+            Cookie: page.headers
+              .getSetCookie()
+              .map((c) => c.split(';')[0])
+              .join('; '),
+            Origin: upstream.url,
+          },
           body: new URLSearchParams({ request, action: 'approve', username: 'grace' }),
         });
-        const browserCookie = consent.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+        const browserCookie = consent.headers
+          .getSetCookie()
+          .map((c) => c.split(';')[0])
+          .join('; ');
         const callback = await grantexService.approve(new URL(consent.headers.get('Location')!));
         const back = await fetch(callback, { redirect: 'manual', headers: { Cookie: browserCookie } });
         await fetch(back.headers.get('Location')!);

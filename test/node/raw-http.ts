@@ -49,7 +49,7 @@ export function rawConnect(url: string): Promise<RawConnection> {
     const rest = buffered.subarray(headEnd + 4);
     if (headers['transfer-encoding']?.toLowerCase() === 'chunked') {
       const parts: Buffer[] = [];
-      for (let offset = 0; ; ) {
+      for (let offset = 0; ;) {
         const lineEnd = rest.indexOf('\r\n', offset);
         if (lineEnd === -1) return undefined;
         const size = parseInt(rest.subarray(offset, lineEnd).toString('latin1'), 16);

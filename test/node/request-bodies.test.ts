@@ -23,7 +23,14 @@ interface Outcome {
  * Sends an over-limit body on a fresh connection, reads the answer while the body is still
  * going out, then asks `nextUrl` on the same connection and on a new one.
  */
-async function overLimit(target: string, headers: Record<string, string>, framing: 'declared' | 'chunked', size: number, nextUrl: string, nextHeaders: Record<string, string> = {}): Promise<Outcome> {
+async function overLimit(
+  target: string,
+  headers: Record<string, string>,
+  framing: 'declared' | 'chunked',
+  size: number,
+  nextUrl: string,
+  nextHeaders: Record<string, string> = {},
+): Promise<Outcome> {
   const connection = await rawConnect(target);
   const sending = (framing === 'declared' ? sendDeclared : sendChunked)(connection, 'POST', target, headers, size);
   const refused = await connection.readResponse();
@@ -98,7 +105,11 @@ describe('the example MCP server: an over-limit body at /mcp is refused with 413
     it(`authenticated POST /mcp with a ${framing} 2 MiB body: 413 JSON-RPC error, then the same connection and another client are served`, async () => {
       const headers = { ...JSON_BODY, Accept: 'application/json, text/event-stream', ...bearer };
       const outcome = await overLimit(mcp, headers, framing, 2 * MiB, `${worker.url}/.well-known/oauth-protected-resource/mcp`);
-      expect({ refused: statusOf(outcome.refused), next: statusOf(outcome.next), other: statusOf(outcome.other) }).toEqual({ refused: 413, next: 200, other: 200 });
+      expect({ refused: statusOf(outcome.refused), next: statusOf(outcome.next), other: statusOf(outcome.other) }).toEqual({
+        refused: 413,
+        next: 200,
+        other: 200,
+      });
       expect(JSON.parse((outcome.refused as { body: string }).body)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32000 } });
     });
 });

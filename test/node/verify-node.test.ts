@@ -101,10 +101,13 @@ describe('verify module on Node 20 (no Worker globals)', () => {
   });
 
   it('Grantex contract: an RS256 grant token (no typ) verifies under the grantex profile', async () => {
-    const grant = await verifyAccessToken(
-      await token(rs, { agt: 'did:grantex:ag_1', dev: 'dev_1', grnt: 'grnt_1', client_id: undefined }, {}),
-      { issuer, audience: RESOURCE, profile: 'grantex', agent: 'did:grantex:ag_1', developer: 'dev_1' },
-    );
+    const grant = await verifyAccessToken(await token(rs, { agt: 'did:grantex:ag_1', dev: 'dev_1', grnt: 'grnt_1', client_id: undefined }, {}), {
+      issuer,
+      audience: RESOURCE,
+      profile: 'grantex',
+      agent: 'did:grantex:ag_1',
+      developer: 'dev_1',
+    });
     expect(grant).toMatchObject({ agentDid: 'did:grantex:ag_1', developerId: 'dev_1', grantId: 'grnt_1', delegationDepth: 0 });
     expect(grant.clientId).toBeUndefined();
   });

@@ -85,7 +85,9 @@ export async function startFakeGrantex(options: FakeGrantexOptions = {}): Promis
     },
   });
   await mf.ready;
-  const agent = (await (await fetch(`${url}/__control/agents`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"MCP example"}' })).json()) as { agentId: string; developerId: string };
+  const agent = (await (
+    await fetch(`${url}/__control/agents`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"MCP example"}' })
+  ).json()) as { agentId: string; developerId: string };
   return {
     url,
     consentOrigin,
@@ -97,7 +99,8 @@ export async function startFakeGrantex(options: FakeGrantexOptions = {}): Promis
       const requestId = consentUrl.searchParams.get('req');
       if (consentUrl.origin !== consentOrigin || consentUrl.pathname !== '/consent' || !requestId) throw new Error(`not a Grantex consent URL: ${consentUrl}`);
       const page = await fetch(consentUrl);
-      if (page.status !== 200 || !(page.headers.get('content-type') ?? '').startsWith('text/html')) throw new Error(`Grantex consent page answered ${page.status}`);
+      if (page.status !== 200 || !(page.headers.get('content-type') ?? '').startsWith('text/html'))
+        throw new Error(`Grantex consent page answered ${page.status}`);
       const api = `${consentOrigin}/v1/consent/${encodeURIComponent(requestId)}`;
       if ((await fetch(api)).status !== 200) throw new Error('Grantex consent request not found');
       const approved = await fetch(`${api}/approve`, { method: 'POST' });

@@ -85,13 +85,16 @@ try {
     tarball = join(work, 'mcp-auth-edge.tgz');
     renameSync(join(work, packed.filename), tarball);
     const files = packed.files.map((file) => file.path);
-    const allowed = /^(dist\/.+\.(js|d\.ts)|scripts\/(cli|check-deploy-config|generate-signing-key|operator|register-client|smoke|lib\/command-line)\.mjs|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/;
+    const allowed =
+      /^(dist\/.+\.(js|d\.ts)|scripts\/(cli|check-deploy-config|generate-signing-key|operator|register-client|smoke|lib\/command-line)\.mjs|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/;
     const stray = files.filter((file) => !allowed.test(file));
     check(stray.length === 0, `tarball holds files outside dist/ and the docs: ${stray.join(', ')}`);
     for (const file of ['LICENSE', 'CHANGELOG.md', 'README.md']) check(files.includes(file), `tarball misses ${file}`);
     check(!files.includes('dist/index.js'), 'tarball holds the stand-alone worker (src/index.ts)');
     const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-    const targets = Object.entries(manifest.exports).flatMap(([entry, target]) => (typeof target === 'string' ? [[entry, target]] : Object.entries(target).map(([condition, path]) => [`${entry} (${condition})`, path])));
+    const targets = Object.entries(manifest.exports).flatMap(([entry, target]) =>
+      typeof target === 'string' ? [[entry, target]] : Object.entries(target).map(([condition, path]) => [`${entry} (${condition})`, path]),
+    );
     for (const [entry, path] of targets) check(files.includes(path.replace(/^\.\//, '')), `export ${entry} points at ${path}, not in the tarball`);
     for (const [entry, target] of Object.entries(manifest.exports)) {
       if (typeof target !== 'string') check(Object.keys(target)[0] === 'types', `export ${entry}: the types condition must come first`);
@@ -120,18 +123,33 @@ try {
 
   await step('(a) plain node imports /verify and /express and protects an Express route', async () => {
     const { stdout } = await run(process.execPath, ['protect.mjs'], { cwd: nodeDir, timeoutMs: 30_000 });
-    return stdout.trimEnd().split('\n').map((line) => line.trim());
+    return stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => line.trim());
   });
 
   await step('(a) the mcp-auth-edge command from the installed package: --help, a signing key, a client record', async () => {
     const cli = (...args) => run('npx', ['--no-install', 'mcp-auth-edge', ...args], { cwd: nodeDir, timeoutMs: 30_000 });
     const help = (await cli('--help')).stdout;
-    for (const command of ['generate-signing-key', 'register-client', 'check-deploy', 'smoke', 'operator']) check(help.includes(command), `mcp-auth-edge --help does not list ${command}`);
-    const key = JSON.parse((await cli('generate-signing-key', 'ES256')).stdout.trim().split('\n').find((line) => line.startsWith('{')));
+    for (const command of ['generate-signing-key', 'register-client', 'check-deploy', 'smoke', 'operator'])
+      check(help.includes(command), `mcp-auth-edge --help does not list ${command}`);
+    const key = JSON.parse(
+      (await cli('generate-signing-key', 'ES256')).stdout
+        .trim()
+        .split('\n')
+        .find((line) => line.startsWith('{')),
+    );
     check(key.kty === 'EC' && key.crv === 'P-256' && typeof key.d === 'string', 'generate-signing-key ES256 printed no private EC key');
-    const clients = JSON.parse((await cli('register-client', '--redirect', 'https://app.example/callback', '--public')).stdout.trim().split('\n').find((line) => line.startsWith('[')));
+    const clients = JSON.parse(
+      (await cli('register-client', '--redirect', 'https://app.example/callback', '--public')).stdout
+        .trim()
+        .split('\n')
+        .find((line) => line.startsWith('[')),
+    );
     check(Array.isArray(clients) && clients[0].redirect_uris[0] === 'https://app.example/callback', 'register-client printed no CLIENTS array');
-    for (const command of ['smoke', 'operator']) check((await cli(command, '--help')).stdout.includes('usage:'), `mcp-auth-edge ${command} --help printed no usage`);
+    for (const command of ['smoke', 'operator'])
+      check((await cli(command, '--help')).stdout.includes('usage:'), `mcp-auth-edge ${command} --help printed no usage`);
     return 'npx mcp-auth-edge: --help lists the five commands; generate-signing-key ES256 and register-client --public print usable values; smoke and operator print their usage';
   });
 
@@ -152,9 +170,15 @@ try {
     // the same name (a second Hono would bring `var HonoRequest2 = class`).
     const honoBaseModules = bundle.match(/^\/\/ node_modules\/.*hono\/dist\/hono-base\.js$/gm) ?? [];
     const honoRequestClasses = bundle.match(/\bvar HonoRequest\d* = class\b/g) ?? [];
-    check(honoBaseModules.length === 1 && honoBaseModules[0] === '// node_modules/hono/dist/hono-base.js', `expected one hono-base module from the host's hono, got ${JSON.stringify(honoBaseModules)}`);
+    check(
+      honoBaseModules.length === 1 && honoBaseModules[0] === '// node_modules/hono/dist/hono-base.js',
+      `expected one hono-base module from the host's hono, got ${JSON.stringify(honoBaseModules)}`,
+    );
     check(honoRequestClasses.length === 1, `expected one HonoRequest class, got ${JSON.stringify(honoRequestClasses)}`);
-    check(/^\/\/ node_modules\/mcp-auth-edge\/dist\/storage\/state-object\.js$/m.test(bundle), 'the bundle does not contain mcp-auth-edge/dist/storage/state-object.js');
+    check(
+      /^\/\/ node_modules\/mcp-auth-edge\/dist\/storage\/state-object\.js$/m.test(bundle),
+      'the bundle does not contain mcp-auth-edge/dist/storage/state-object.js',
+    );
     check(/export\s*\{[^}]*\bMcpAuthState\b/.test(bundle), 'the bundle does not export McpAuthState');
     const gzip = gzipSync(bundle).length;
     return [
@@ -168,7 +192,9 @@ try {
     // ESM only, by design: `node10` (no `exports` support: the subpaths cannot resolve) and
     // `node16` from CommonJS (require() of ESM) are the two resolutions expected to fail; the
     // esm-only profile leaves exactly those out. node16 from ESM and bundler must pass.
-    await run(process.execPath, [bin('@arethetypeswrong/cli', 'dist/index.js'), tarball, '--profile', 'esm-only', '--format', 'ascii', '--no-color'], { cwd: work });
+    await run(process.execPath, [bin('@arethetypeswrong/cli', 'dist/index.js'), tarball, '--profile', 'esm-only', '--format', 'ascii', '--no-color'], {
+      cwd: work,
+    });
     return ['publint --strict: no errors or warnings', 'attw --profile esm-only: node16 (from ESM) and bundler resolve types and JS for every entry'];
   });
 } catch (error) {

@@ -39,7 +39,11 @@ describe('requireMcpAuth (Hono): the token is verified before any per-request wo
     mint = await createTokenMint();
     recorded = recordingScopes();
     app = new Hono<McpAuthEnv>();
-    app.post('/mcp', requireMcpAuth({ issuer: MINT_ISSUER, audience: MINT_RESOURCE, keys: mint.jwks, now, scopes: ['mcp:tools:read'], scopesFor: recorded.scopesFor }), (c) => c.text(`ok ${c.get('mcpGrant').sub}`));
+    app.post(
+      '/mcp',
+      requireMcpAuth({ issuer: MINT_ISSUER, audience: MINT_RESOURCE, keys: mint.jwks, now, scopes: ['mcp:tools:read'], scopesFor: recorded.scopesFor }),
+      (c) => c.text(`ok ${c.get('mcpGrant').sub}`),
+    );
   });
 
   it('RFC 6750 §3.1: no token, another scheme, a malformed or a bad token → the challenge, and the scope function never runs', async () => {
@@ -68,7 +72,13 @@ describe('requireMcpAuth (Hono): the token is verified before any per-request wo
 
 describe('auth.protect(): the token is verified before any per-request work (RFC 6750 §3.1)', () => {
   const recorded = recordingScopes();
-  const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'], rateLimits: { enabled: false }, log: false });
+  const auth = createMcpAuth({
+    issuer: ISSUER,
+    resources: [RESOURCE],
+    scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'],
+    rateLimits: { enabled: false },
+    log: false,
+  });
   const app = new Hono<McpAuthEnv>();
   app.post('/mcp', auth.protect({ scopes: ['mcp:tools:read'], scopesFor: recorded.scopesFor }), (c) => c.text(`ok ${c.get('mcpGrant').sub}`));
 

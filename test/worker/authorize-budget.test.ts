@@ -49,11 +49,21 @@ async function grantexSignIn(s: GrantexSetup, client: RegisteredClient, address:
   expect(posted.headers.get('RateLimit-Policy')).toBe('"authorize-continue";q=10;w=60');
   const consentUrl = new URL(posted.headers.get('Location')!);
   expect(consentUrl.origin).toBe(GRANTEX);
-  const browser = posted.headers.getSetCookie().find((c) => c.startsWith('mcp-auth-upstream='))!.split(';')[0]!;
+  const browser = posted.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('mcp-auth-upstream='))!
+    .split(';')[0]!;
   // Grantex's consent page approves through its public consent API, then sends the browser back.
-  const approved = (await (await s.fakeFetch(`${GRANTEX}/v1/consent/${consentUrl.searchParams.get('req')}/approve`, { method: 'POST' })).json()) as { code: string; redirectUri: string; state: string };
+  const approved = (await (await s.fakeFetch(`${GRANTEX}/v1/consent/${consentUrl.searchParams.get('req')}/approve`, { method: 'POST' })).json()) as {
+    code: string;
+    redirectUri: string;
+    state: string;
+  };
   const callback = new URL(approved.redirectUri);
-  const back = await s.request(`${callback.pathname}?${new URLSearchParams({ code: approved.code, state: approved.state })}`, from(address, { Cookie: browser }));
+  const back = await s.request(
+    `${callback.pathname}?${new URLSearchParams({ code: approved.code, state: approved.state })}`,
+    from(address, { Cookie: browser }),
+  );
   expect(back.status).toBe(303);
   return new URL(back.headers.get('Location')!);
 }
@@ -90,7 +100,11 @@ describe('/authorize budget: a sign-in is counted once', () => {
       const page = await request(authorizeUrl(client, (await pkce()).challenge), from(address));
       expect(page.status).toBe(200);
       const { request: signed, cookie } = await consentForm(page);
-      const posted = await request('/authorize', { method: 'POST', body: form({ request: signed, action: 'approve', username: 'alice' }), ...from(address, { ...FORM, Cookie: cookie, Origin: ISSUER }) });
+      const posted = await request('/authorize', {
+        method: 'POST',
+        body: form({ request: signed, action: 'approve', username: 'alice' }),
+        ...from(address, { ...FORM, Cookie: cookie, Origin: ISSUER }),
+      });
       expect(posted.status).toBe(303);
       expect(new URL(posted.headers.get('Location')!).searchParams.get('code')).toBeTruthy();
     }
@@ -104,7 +118,12 @@ describe('/authorize budget: a sign-in is counted once', () => {
     const events: AuditEvent[] = [];
     const request = localApp(events);
     const address = '192.0.2.103';
-    const forged = () => request('/authorize', { method: 'POST', body: form({ request: 'forged.request.value', action: 'approve', username: 'mallory' }), ...from(address, { ...FORM, Origin: ISSUER }) });
+    const forged = () =>
+      request('/authorize', {
+        method: 'POST',
+        body: form({ request: 'forged.request.value', action: 'approve', username: 'mallory' }),
+        ...from(address, { ...FORM, Origin: ISSUER }),
+      });
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) statuses.push((await forged()).status);
     expect(statuses).toEqual([...Array(10).fill(400), 429, 429]);
@@ -120,7 +139,11 @@ describe('/authorize budget: a sign-in is counted once', () => {
     // ...while GET /authorize kept its whole budget (first GET of the window: 2 of 3 left).
     expect(page.headers.get('RateLimit')).toBe('"authorize";r=2;t=40, "authorize-address";r=4;t=40');
     const { request: signed, cookie } = await consentForm(page);
-    const genuine = await request('/authorize', { method: 'POST', body: form({ request: signed, action: 'approve', username: 'alice' }), ...from(address, { ...FORM, Cookie: cookie, Origin: ISSUER }) });
+    const genuine = await request('/authorize', {
+      method: 'POST',
+      body: form({ request: signed, action: 'approve', username: 'alice' }),
+      ...from(address, { ...FORM, Cookie: cookie, Origin: ISSUER }),
+    });
     expect(genuine.status).toBe(429);
   });
 

@@ -12,7 +12,9 @@ function errorLocation(res: Response): URL {
 
 describe('GET /authorize: the client and redirect URI are checked before anything is redirected', () => {
   it('AS-6: an unknown client gets an error page and is never redirected', async () => {
-    const res = await call(`/authorize?response_type=code&client_id=nobody&redirect_uri=${encodeURIComponent(REDIRECT)}&code_challenge=x&code_challenge_method=S256`);
+    const res = await call(
+      `/authorize?response_type=code&client_id=nobody&redirect_uri=${encodeURIComponent(REDIRECT)}&code_challenge=x&code_challenge_method=S256`,
+    );
     expect(res.status).toBe(400);
     expect(res.headers.get('Location')).toBeNull();
     expect(res.headers.get('Content-Type')).toContain('text/html');
@@ -21,7 +23,12 @@ describe('GET /authorize: the client and redirect URI are checked before anythin
 
   it('AS-6: a redirect URI that does not match the registration gets an error page, never a redirect (no open redirect)', async () => {
     const client = await registerClient();
-    for (const redirect of ['https://evil.example/callback', 'http://127.0.0.1:9999/callback/extra', 'http://127.0.0.1:9999/callback?x=1', 'http://localhost:9999/callback']) {
+    for (const redirect of [
+      'https://evil.example/callback',
+      'http://127.0.0.1:9999/callback/extra',
+      'http://127.0.0.1:9999/callback?x=1',
+      'http://localhost:9999/callback',
+    ]) {
       const res = await call(authorizeUrl(client, await challenge(), { redirect_uri: redirect }));
       expect(res.status, redirect).toBe(400);
       expect(res.headers.get('Location'), redirect).toBeNull();

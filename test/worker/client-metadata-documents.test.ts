@@ -49,7 +49,12 @@ describe('AS-10 (MCP 2025-11): client_id URLs', () => {
 describe('AS-10: the metadata document', () => {
   const doc = { client_id: CLIENT_ID, client_name: 'Doc Client', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'] };
   it('a valid document becomes a public client', () => {
-    expect(clientFromMetadataDocument(CLIENT_ID, doc, policy)).toMatchObject({ client_id: CLIENT_ID, token_endpoint_auth_method: 'none', redirect_uris: [REDIRECT], client_name: 'Doc Client' });
+    expect(clientFromMetadataDocument(CLIENT_ID, doc, policy)).toMatchObject({
+      client_id: CLIENT_ID,
+      token_endpoint_auth_method: 'none',
+      redirect_uris: [REDIRECT],
+      client_name: 'Doc Client',
+    });
   });
   const bad: [string, unknown][] = [
     ['its client_id must equal the URL exactly', { ...doc, client_id: `${CLIENT_ID}?x` }],
@@ -59,7 +64,8 @@ describe('AS-10: the metadata document', () => {
     ['redirect URIs are validated', { ...doc, redirect_uris: ['http://evil.example/cb'] }],
     ['a JSON object', ['not', 'an', 'object']],
   ];
-  for (const [rule, document] of bad) it(`AS-10: ${rule}`, () => expect(codeOf(() => clientFromMetadataDocument(CLIENT_ID, document, policy))).toBe('invalid_client'));
+  for (const [rule, document] of bad)
+    it(`AS-10: ${rule}`, () => expect(codeOf(() => clientFromMetadataDocument(CLIENT_ID, document, policy))).toBe('invalid_client'));
 
   it('cache lifetime comes from Cache-Control; no-store and absent headers mean no caching', () => {
     expect(cacheSeconds('public, max-age=600', 86_400)).toBe(600);
@@ -91,10 +97,15 @@ describe('AS-10: the authorization code flow with a client metadata document', (
     return { fetched, request };
   }
   const document = (headers: Record<string, string> = {}) =>
-    new Response(JSON.stringify({ client_id: CLIENT_ID, client_name: 'Doc Client', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'] }), { headers: { 'Content-Type': 'application/json', ...headers } });
+    new Response(
+      JSON.stringify({ client_id: CLIENT_ID, client_name: 'Doc Client', redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'refresh_token'] }),
+      { headers: { 'Content-Type': 'application/json', ...headers } },
+    );
 
   async function authorize(s: ReturnType<typeof setup>, challenge: string) {
-    return s.request(`/authorize?${form({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT, code_challenge: challenge, code_challenge_method: 'S256', state: 's', resource: RESOURCE })}`);
+    return s.request(
+      `/authorize?${form({ response_type: 'code', client_id: CLIENT_ID, redirect_uri: REDIRECT, code_challenge: challenge, code_challenge_method: 'S256', state: 's', resource: RESOURCE })}`,
+    );
   }
 
   it('AS-10: metadata advertises client_id_metadata_document_supported', async () => {
@@ -112,9 +123,17 @@ describe('AS-10: the authorization code flow with a client metadata document', (
     expect(s.fetched).toEqual([{ url: CLIENT_ID, redirect: 'manual' }]);
     const request = /name="request" value="([^"]+)"/.exec(html)![1]!;
     const cookie = page.headers.get('Set-Cookie')!.split(';')[0]!;
-    const approved = await s.request('/authorize', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie }, body: form({ request, action: 'approve', username: 'dora' }) });
+    const approved = await s.request('/authorize', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie },
+      body: form({ request, action: 'approve', username: 'dora' }),
+    });
     const code = new URL(approved.headers.get('Location')!).searchParams.get('code')!;
-    const token = await s.request('/token', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form({ grant_type: 'authorization_code', code, code_verifier: verifier, client_id: CLIENT_ID, redirect_uri: REDIRECT }) });
+    const token = await s.request('/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: form({ grant_type: 'authorization_code', code, code_verifier: verifier, client_id: CLIENT_ID, redirect_uri: REDIRECT }),
+    });
     expect(token.status).toBe(200);
     expect(s.fetched).toHaveLength(1); // cached for max-age
   });
@@ -137,7 +156,10 @@ describe('AS-10: the authorization code flow with a client metadata document', (
   it('AS-10: a failure is cached for 60 s only, then fetched again; a no-store document is fetched again', async () => {
     let calls = 0;
     let now = 1_800_000_000;
-    const s = setup(() => (++calls === 1 ? new Response('down', { status: 503 }) : document({ 'Cache-Control': 'no-store' })), () => now);
+    const s = setup(
+      () => (++calls === 1 ? new Response('down', { status: 503 }) : document({ 'Cache-Control': 'no-store' })),
+      () => now,
+    );
     expect((await authorize(s, (await pkce()).challenge)).status).toBe(400);
     now += 61;
     expect((await authorize(s, (await pkce()).challenge)).status).toBe(200);
@@ -147,7 +169,9 @@ describe('AS-10: the authorization code flow with a client metadata document', (
 
   it('AS-10: a private-address client_id is never fetched', async () => {
     const s = setup(() => document());
-    const res = await s.request(`/authorize?${form({ response_type: 'code', client_id: 'https://169.254.169.254/latest', redirect_uri: REDIRECT, code_challenge: (await pkce()).challenge, code_challenge_method: 'S256' })}`);
+    const res = await s.request(
+      `/authorize?${form({ response_type: 'code', client_id: 'https://169.254.169.254/latest', redirect_uri: REDIRECT, code_challenge: (await pkce()).challenge, code_challenge_method: 'S256' })}`,
+    );
     expect(res.status).toBe(400);
     expect(s.fetched).toHaveLength(0);
   });

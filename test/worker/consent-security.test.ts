@@ -68,7 +68,8 @@ describe('a consent is used once (RFC 9700 §4.12)', () => {
 });
 
 describe('the consent page tells the truth (MCP 2026-07-28 security considerations)', () => {
-  const page = async (client: RegisteredClient, extra: Record<string, string | undefined> = {}) => (await call(authorizeUrl(client, (await pkce()).challenge, extra))).text();
+  const page = async (client: RegisteredClient, extra: Record<string, string | undefined> = {}) =>
+    (await call(authorizeUrl(client, (await pkce()).challenge, extra))).text();
 
   it('RFC 8707 §2: the page shows the resource being granted', async () => {
     const html = await page(await registerClient());
@@ -120,7 +121,9 @@ describe('the consent page tells the truth (MCP 2026-07-28 security consideratio
       log: false,
       clientMetadataDocuments: {
         fetch: (async () =>
-          new Response(JSON.stringify({ client_id: clientId, client_name: 'Doc\u202EClient', redirect_uris: [REDIRECT] }), { headers: { 'Content-Type': 'application/json' } })) as unknown as typeof fetch,
+          new Response(JSON.stringify({ client_id: clientId, client_name: 'Doc\u202EClient', redirect_uris: [REDIRECT] }), {
+            headers: { 'Content-Type': 'application/json' },
+          })) as unknown as typeof fetch,
       },
     });
     const url = `/authorize?${form({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: (await pkce()).challenge, code_challenge_method: 'S256', resource: RESOURCE })}`;
@@ -145,7 +148,10 @@ describe('nothing we sign can pass for an access token (RFC 8725 §2.8, §3.11)'
     await expect(verifyAccessToken(request, { issuer: ISSUER, audience: `${ISSUER}/authorize`, keys: jwks, algorithms: ['ES256'] })).rejects.toThrow();
     // The same signature under a header that claims to be an access token.
     const [, payload, signature] = request.split('.');
-    const header = btoa(JSON.stringify({ alg: 'ES256', typ: 'at+jwt' })).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+    const header = btoa(JSON.stringify({ alg: 'ES256', typ: 'at+jwt' }))
+      .replace(/=+$/, '')
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_');
     await expect(verifyAccessToken(`${header}.${payload}.${signature}`, { issuer: ISSUER, audience: RESOURCE, keys: jwks })).rejects.toThrow();
     const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read'], rateLimits: { enabled: false }, log: false });
     const host = new Hono();
@@ -159,8 +165,10 @@ describe('nothing we sign can pass for an access token (RFC 8725 §2.8, §3.11)'
   it('RFC 8725 §3.11: a consent request signed with the access-token key, or with its MAC altered, is refused', async () => {
     const consent = await consentFor();
     const claims = decodeJwt(consent.request);
-    const stored = await runInDurableObject(env.MCP_AUTH_STATE.get(env.MCP_AUTH_STATE.idFromName(stateObjectName(ISSUER, stateObjectNames.signingKeys()))), (_instance, state) =>
-      state.storage.sql.exec<{ private_jwk: string; kid: string }>(`SELECT private_jwk, kid FROM signing_key WHERE status = 'current'`).toArray()[0]!,
+    const stored = await runInDurableObject(
+      env.MCP_AUTH_STATE.get(env.MCP_AUTH_STATE.idFromName(stateObjectName(ISSUER, stateObjectNames.signingKeys()))),
+      (_instance, state) =>
+        state.storage.sql.exec<{ private_jwk: string; kid: string }>(`SELECT private_jwk, kid FROM signing_key WHERE status = 'current'`).toArray()[0]!,
     );
     const key = await importJWK(JSON.parse(stored.private_jwk) as JWK, 'ES256');
     const signedWithAccessTokenKey = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: stored.kid, typ: 'mcp-consent-request+jwt' }).sign(key);
@@ -178,14 +186,30 @@ describe('nothing we sign can pass for an access token (RFC 8725 §2.8, §3.11)'
   /** An app of its own issuer (own signing keys), on the test origin, with a clock the test moves. */
   function ownIssuerApp(issuer: string, extra: Partial<Parameters<typeof createMcpAuth>[0]> = {}) {
     let now = Math.floor(Date.now() / 1000);
-    const auth = createMcpAuth({ issuer, resources: [`${issuer}/mcp`], scopes: ['mcp:tools:read'], rateLimits: { enabled: false }, log: false, clock: () => now, ...extra });
+    const auth = createMcpAuth({
+      issuer,
+      resources: [`${issuer}/mcp`],
+      scopes: ['mcp:tools:read'],
+      rateLimits: { enabled: false },
+      log: false,
+      clock: () => now,
+      ...extra,
+    });
     const request = (path: string, init: RequestInit = {}) => auth.app.fetch(new Request(new URL(path, ISSUER), { redirect: 'manual', ...init }), env);
     const approveWith = ({ request: jws, cookie }: { request: string; cookie: string }) =>
-      request(`${new URL(issuer).pathname}/authorize`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie, Origin: ISSUER }, body: form({ request: jws, action: 'approve', username: 'alice' }) });
+      request(`${new URL(issuer).pathname}/authorize`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie, Origin: ISSUER },
+        body: form({ request: jws, action: 'approve', username: 'alice' }),
+      });
     const path = new URL(issuer).pathname;
     /** Registers a client with this issuer and returns its authorization URL path. */
     const authorizePath = async () => {
-      const res = await request(`${path}/register`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }) });
+      const res = await request(`${path}/register`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }),
+      });
       const client = (await res.json()) as RegisteredClient;
       return authorizeUrl(client, (await pkce()).challenge, { resource: `${issuer}/mcp` }).replace('/authorize', `${path}/authorize`);
     };
@@ -210,7 +234,9 @@ describe('nothing we sign can pass for an access token (RFC 8725 §2.8, §3.11)'
     const s = ownIssuerApp(issuer);
     const consent = await consentForm(await s.request(await s.authorizePath()));
     const keysObject = env.MCP_AUTH_STATE.get(env.MCP_AUTH_STATE.idFromName(stateObjectName(issuer, stateObjectNames.signingKeys())));
-    await runInDurableObject(keysObject, (instance: McpAuthState) => instance.rotateSigningKeys({ alg: 'ES256', now: Math.floor(Date.now() / 1000), retainSeconds: 3600 }));
+    await runInDurableObject(keysObject, (instance: McpAuthState) =>
+      instance.rotateSigningKeys({ alg: 'ES256', now: Math.floor(Date.now() / 1000), retainSeconds: 3600 }),
+    );
     s.advance(301); // past the isolate's key cache: the app now signs with the new key
     const approved = await s.approveWith(consent);
     expect(approved.status).toBe(303);
@@ -241,7 +267,14 @@ describe('authorization responses are never cached (RFC 9700 §4.2.4, OAuth 2.1 
   });
 
   it('OAuth 2.1 §4.1.2.1: the 302 access_denied redirect when the user is not signed in sends Cache-Control: no-store', async () => {
-    const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read'], principal: customPrincipal(() => undefined), rateLimits: { enabled: false }, log: false });
+    const auth = createMcpAuth({
+      issuer: ISSUER,
+      resources: [RESOURCE],
+      scopes: ['mcp:tools:read'],
+      principal: customPrincipal(() => undefined),
+      rateLimits: { enabled: false },
+      log: false,
+    });
     const client = await registerClient();
     const res = await auth.app.fetch(new Request(new URL(authorizeUrl(client, (await pkce()).challenge), ISSUER), { redirect: 'manual' }), env);
     expect(res.status).toBe(302);
@@ -257,7 +290,10 @@ describe('authorization responses are never cached (RFC 9700 §4.2.4, OAuth 2.1 
     const started = await s.request(authorizeUrl(client, (await pkce()).challenge, { scope: 'mcp:tools:read' }));
     expect(started.status).toBe(303);
     expect(started.headers.get('Cache-Control')).toBe('no-store');
-    const browser = started.headers.getSetCookie().find((c) => c.startsWith('mcp-auth-upstream='))!.split(';')[0]!;
+    const browser = started.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('mcp-auth-upstream='))!
+      .split(';')[0]!;
     const callback = await consentRedirect(s.fakeFetch, started.headers.get('Location')!);
     const back = await s.request(`${callback.pathname}${callback.search}`, { headers: { Cookie: browser } });
     expect(back.status).toBe(303);

@@ -99,7 +99,14 @@ describe('unknown errors inside the verifier are rethrown', () => {
   it('design (errors safe to expose): a TypeError thrown by a custom key function is rethrown as it is, never invalid_signature', async () => {
     const mint = await createTokenMint();
     const bug = new TypeError('keys is not iterable');
-    const verify = createTokenVerifier({ issuer: RS_ISSUER, audience: RS_RESOURCE, now, keys: () => { throw bug; } });
+    const verify = createTokenVerifier({
+      issuer: RS_ISSUER,
+      audience: RS_RESOURCE,
+      now,
+      keys: () => {
+        throw bug;
+      },
+    });
     await expect(verify(await mint.token())).rejects.toBe(bug);
   });
 
@@ -118,7 +125,11 @@ describe('unknown errors inside the verifier are rethrown', () => {
 
   it('RFC 6750 §3.1: a key function answering with a key of another type (jose TypeError) is still invalid_signature', async () => {
     const mint = await createTokenMint();
-    const rsa = await crypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign', 'verify']);
+    const rsa = await crypto.subtle.generateKey(
+      { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+      true,
+      ['sign', 'verify'],
+    );
     const verify = createTokenVerifier({ issuer: RS_ISSUER, audience: RS_RESOURCE, now, keys: async () => rsa.publicKey });
     const err = await verify(await mint.token()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TokenVerificationError);
@@ -129,14 +140,28 @@ describe('unknown errors inside the verifier are rethrown', () => {
 describe('one logger option', () => {
   it('design (one log): log: false silences every line of a failing flow (unexpected error, misdirected request)', async () => {
     const spies = spyOnConsole();
-    const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read'], clientStore: failingStore, rateLimits: { enabled: false }, log: false });
+    const auth = createMcpAuth({
+      issuer: ISSUER,
+      resources: [RESOURCE],
+      scopes: ['mcp:tools:read'],
+      clientStore: failingStore,
+      rateLimits: { enabled: false },
+      log: false,
+    });
     await failingFlow(auth);
     for (const spy of spies) expect(spy).not.toHaveBeenCalled();
   });
 
   it('design (one log): logger: false silences them too', async () => {
     const spies = spyOnConsole();
-    const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read'], clientStore: failingStore, rateLimits: { enabled: false }, logger: false });
+    const auth = createMcpAuth({
+      issuer: ISSUER,
+      resources: [RESOURCE],
+      scopes: ['mcp:tools:read'],
+      clientStore: failingStore,
+      rateLimits: { enabled: false },
+      logger: false,
+    });
     await failingFlow(auth);
     for (const spy of spies) expect(spy).not.toHaveBeenCalled();
   });
@@ -144,7 +169,14 @@ describe('one logger option', () => {
   it('design (one log): a custom logger receives every line (level, constant message, fields) and nothing reaches the console', async () => {
     const spies = spyOnConsole();
     const logger = recordingLogger();
-    const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read'], clientStore: failingStore, rateLimits: { enabled: false }, logger });
+    const auth = createMcpAuth({
+      issuer: ISSUER,
+      resources: [RESOURCE],
+      scopes: ['mcp:tools:read'],
+      clientStore: failingStore,
+      rateLimits: { enabled: false },
+      logger,
+    });
     await failingFlow(auth);
     expect(logger.lines.map(({ level, message }) => [level, message])).toEqual([
       ['error', 'unexpected error'],
@@ -157,8 +189,23 @@ describe('one logger option', () => {
 
   it('design (one log): a custom logger receives the audit events as lines', async () => {
     const logger = recordingLogger();
-    const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read'], rateLimits: { register: { limit: 1, windowSeconds: 60 } }, clientAddress: () => 'addr-audit-1', logger });
-    const register = () => auth.app.fetch(new Request(`${ISSUER}/register`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb'] }) }), env);
+    const auth = createMcpAuth({
+      issuer: ISSUER,
+      resources: [RESOURCE],
+      scopes: ['mcp:tools:read'],
+      rateLimits: { register: { limit: 1, windowSeconds: 60 } },
+      clientAddress: () => 'addr-audit-1',
+      logger,
+    });
+    const register = () =>
+      auth.app.fetch(
+        new Request(`${ISSUER}/register`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb'] }),
+        }),
+        env,
+      );
     await register();
     expect((await register()).status).toBe(429);
     // The event is handed to the sink before the answer is returned.
@@ -167,8 +214,25 @@ describe('one logger option', () => {
   });
 
   it('design (one log): a logger that throws never breaks the request that logged', async () => {
-    const throwing: Logger = { info: () => { throw new Error('sink down'); }, warn: () => { throw new Error('sink down'); }, error: () => { throw new Error('sink down'); } };
-    const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read'], clientStore: failingStore, rateLimits: { enabled: false }, logger: throwing });
+    const throwing: Logger = {
+      info: () => {
+        throw new Error('sink down');
+      },
+      warn: () => {
+        throw new Error('sink down');
+      },
+      error: () => {
+        throw new Error('sink down');
+      },
+    };
+    const auth = createMcpAuth({
+      issuer: ISSUER,
+      resources: [RESOURCE],
+      scopes: ['mcp:tools:read'],
+      clientStore: failingStore,
+      rateLimits: { enabled: false },
+      logger: throwing,
+    });
     await failingFlow(auth);
   });
 
@@ -183,7 +247,9 @@ describe('one logger option', () => {
     const result = await authenticate(request);
     expect(result.ok).toBe(false);
     expect(!result.ok && result.error.status).toBe(503);
-    expect(logger.lines).toEqual([{ level: 'warn', message: 'access token could not be verified', fields: expect.objectContaining({ reason: 'jwks_unavailable' }) }]);
+    expect(logger.lines).toEqual([
+      { level: 'warn', message: 'access token could not be verified', fields: expect.objectContaining({ reason: 'jwks_unavailable' }) },
+    ]);
     const silent = createRequestAuthenticator({ issuer: RS_ISSUER, audience: RS_RESOURCE, now, fetch: down, logger: false });
     expect((await silent(request)).ok).toBe(false);
     for (const spy of spies) expect(spy).not.toHaveBeenCalled();

@@ -85,7 +85,14 @@ describe('unexpected exceptions inside the server (AS-12, design: details only i
     get: () => Promise.reject(new Error('secret detail')),
     put: () => Promise.reject(new Error('secret detail')),
   };
-  const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read'], clientStore: failingStore, rateLimits: { enabled: false }, log: false });
+  const auth = createMcpAuth({
+    issuer: ISSUER,
+    resources: [RESOURCE],
+    scopes: ['mcp:tools:read'],
+    clientStore: failingStore,
+    rateLimits: { enabled: false },
+    log: false,
+  });
 
   it('design: a clientStore whose get() throws makes /token answer 500 server_error with no internals in the body', async () => {
     const res = await postFormTo(auth.app, '/token', { grant_type: 'authorization_code', code: 'x', client_id: 'some-client' });
@@ -166,7 +173,11 @@ describe('bounded, well-formed request bodies at /token, /introspect, /revoke (A
   }
 
   it('OAuth 2.1 §3.2: /token does not accept JSON bodies → 400 invalid_request', async () => {
-    await expectOAuthError(await post('/token', JSON.stringify({ grant_type: 'authorization_code', client_id: 'a' }), 'application/json'), 400, 'invalid_request');
+    await expectOAuthError(
+      await post('/token', JSON.stringify({ grant_type: 'authorization_code', client_id: 'a' }), 'application/json'),
+      400,
+      'invalid_request',
+    );
   });
 
   it('RFC 6749 §3.1 / RFC 8707 §2: resource is the one parameter that may repeat at /token; more than one resource is then invalid_target, not invalid_request', async () => {

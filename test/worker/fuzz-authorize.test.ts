@@ -15,31 +15,50 @@ describe('fuzzing GET /authorize: never a 5xx, never a code without consent, nev
     challenge = (await pkce()).challenge;
   });
 
-  it('GET /authorize with every OAuth parameter set to each hostile value of the corpus, alone and around a registered client', async () => {
-    for (const value of hostileStrings) {
-      await checkAnswer(await send(`/authorize?${new URLSearchParams(OAUTH_PARAMS.map((name) => [name, value]))}`), registered);
-      for (const name of AUTHORIZE_PARAMS) {
-        const query = new URLSearchParams({ response_type: 'code', client_id: registered.client_id, code_challenge: challenge, code_challenge_method: 'S256', redirect_uri: REDIRECT });
-        query.set(name, value);
-        const { location } = await checkAnswer(await send(`/authorize?${query}`), registered);
-        if (location) expect(new URL(location).searchParams.has('code')).toBe(false);
-      }
-    }
-  }, TIMEOUT_MS);
-
-  it('GET /authorize with random query strings, some around a registered client', async () => {
-    await fc.assert(
-      fc.asyncProperty(params, fc.boolean(), async (query, aroundClient) => {
-        if (aroundClient) {
-          for (const [name, value] of Object.entries({ response_type: 'code', client_id: registered.client_id, code_challenge: challenge, code_challenge_method: 'S256' }))
-            if (!query.has(name)) query.set(name, value);
+  it(
+    'GET /authorize with every OAuth parameter set to each hostile value of the corpus, alone and around a registered client',
+    async () => {
+      for (const value of hostileStrings) {
+        await checkAnswer(await send(`/authorize?${new URLSearchParams(OAUTH_PARAMS.map((name) => [name, value]))}`), registered);
+        for (const name of AUTHORIZE_PARAMS) {
+          const query = new URLSearchParams({
+            response_type: 'code',
+            client_id: registered.client_id,
+            code_challenge: challenge,
+            code_challenge_method: 'S256',
+            redirect_uri: REDIRECT,
+          });
+          query.set(name, value);
+          const { location } = await checkAnswer(await send(`/authorize?${query}`), registered);
+          if (location) expect(new URL(location).searchParams.has('code')).toBe(false);
         }
-        const { status, location } = await checkAnswer(await send(`/authorize?${query}`), registered);
-        // A code is only ever sent after consent: never straight from GET /authorize.
-        if (location) expect(new URL(location).searchParams.has('code')).toBe(false);
-        expect([200, 302, 400, 403]).toContain(status);
-      }),
-      { numRuns: RUNS * 2, seed: SEED },
-    );
-  }, TIMEOUT_MS);
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'GET /authorize with random query strings, some around a registered client',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(params, fc.boolean(), async (query, aroundClient) => {
+          if (aroundClient) {
+            for (const [name, value] of Object.entries({
+              response_type: 'code',
+              client_id: registered.client_id,
+              code_challenge: challenge,
+              code_challenge_method: 'S256',
+            }))
+              if (!query.has(name)) query.set(name, value);
+          }
+          const { status, location } = await checkAnswer(await send(`/authorize?${query}`), registered);
+          // A code is only ever sent after consent: never straight from GET /authorize.
+          if (location) expect(new URL(location).searchParams.has('code')).toBe(false);
+          expect([200, 302, 400, 403]).toContain(status);
+        }),
+        { numRuns: RUNS * 2, seed: SEED },
+      );
+    },
+    TIMEOUT_MS,
+  );
 });

@@ -32,11 +32,58 @@ const ERROR_CODE = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
 const DESCRIPTION = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
 
 export const hostileStrings = [
-  '', ' ', '\u0000', '\r\n', '\t', '%', '%zz', '%00', '%0d%0a', '\\', '"', "'", '<script>', '\u202e', '\u2066', '\u200b', '\ufeff',
-  '\ud800', '💥', 'a'.repeat(600), 'a'.repeat(9000), 'constructor', '__proto__', 'toString', 'hasOwnProperty', 'null', 'undefined',
-  '[]', '{}', '0', '-1', '1e309', 'NaN', 'true', 'https://evil.example/cb', 'http://127.0.0.1:1/cb', 'https://localhost./x',
-  'https://evil.example\\.trusted.example/cb', 'javascript:alert(1)', 'data:text/html,x', '//evil.example', 'https:evil.example',
-  `${'A'.repeat(22)}.${'B'.repeat(43)}`, 'x.y.z', '..', '.', 'S256', 'plain', 'authorization_code', 'refresh_token', RESOURCE, REDIRECT,
+  '',
+  ' ',
+  '\u0000',
+  '\r\n',
+  '\t',
+  '%',
+  '%zz',
+  '%00',
+  '%0d%0a',
+  '\\',
+  '"',
+  "'",
+  '<script>',
+  '\u202e',
+  '\u2066',
+  '\u200b',
+  '\ufeff',
+  '\ud800',
+  '💥',
+  'a'.repeat(600),
+  'a'.repeat(9000),
+  'constructor',
+  '__proto__',
+  'toString',
+  'hasOwnProperty',
+  'null',
+  'undefined',
+  '[]',
+  '{}',
+  '0',
+  '-1',
+  '1e309',
+  'NaN',
+  'true',
+  'https://evil.example/cb',
+  'http://127.0.0.1:1/cb',
+  'https://localhost./x',
+  'https://evil.example\\.trusted.example/cb',
+  'javascript:alert(1)',
+  'data:text/html,x',
+  '//evil.example',
+  'https:evil.example',
+  `${'A'.repeat(22)}.${'B'.repeat(43)}`,
+  'x.y.z',
+  '..',
+  '.',
+  'S256',
+  'plain',
+  'authorization_code',
+  'refresh_token',
+  RESOURCE,
+  REDIRECT,
 ];
 
 export const text = fc.oneof(
@@ -47,11 +94,31 @@ export const text = fc.oneof(
 );
 
 /** JSON with type confusion and nesting (depth bounded; deep arrays added separately). */
-export const jsonValue = fc.oneof(fc.jsonValue({ maxDepth: 4 }), fc.integer({ min: 1, max: 200 }).map((depth) => '['.repeat(depth * 50) + ']'.repeat(depth * 50)));
+export const jsonValue = fc.oneof(
+  fc.jsonValue({ maxDepth: 4 }),
+  fc.integer({ min: 1, max: 200 }).map((depth) => '['.repeat(depth * 50) + ']'.repeat(depth * 50)),
+);
 
 export const OAUTH_PARAMS = [
-  'grant_type', 'code', 'code_verifier', 'redirect_uri', 'client_id', 'client_secret', 'refresh_token', 'scope', 'resource', 'token',
-  'token_type_hint', 'response_type', 'code_challenge', 'code_challenge_method', 'state', 'request', 'action', 'username', 'nonce',
+  'grant_type',
+  'code',
+  'code_verifier',
+  'redirect_uri',
+  'client_id',
+  'client_secret',
+  'refresh_token',
+  'scope',
+  'resource',
+  'token',
+  'token_type_hint',
+  'response_type',
+  'code_challenge',
+  'code_challenge_method',
+  'state',
+  'request',
+  'action',
+  'username',
+  'nonce',
 ];
 
 /** A query or form: known and random names, repeated at will, hostile values. */
@@ -76,13 +143,27 @@ export const contentType = fc.constantFrom(
 export const body = fc.oneof(
   params.map((p) => p.toString()),
   jsonValue.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))),
-  fc.record({ redirect_uris: fc.oneof(fc.array(text, { maxLength: 3 }), jsonValue), token_endpoint_auth_method: fc.oneof(text, jsonValue), grant_types: fc.oneof(fc.array(text, { maxLength: 3 }), jsonValue), client_name: fc.oneof(text, jsonValue), scope: fc.oneof(text, jsonValue) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc
+    .record(
+      {
+        redirect_uris: fc.oneof(fc.array(text, { maxLength: 3 }), jsonValue),
+        token_endpoint_auth_method: fc.oneof(text, jsonValue),
+        grant_types: fc.oneof(fc.array(text, { maxLength: 3 }), jsonValue),
+        client_name: fc.oneof(text, jsonValue),
+        scope: fc.oneof(text, jsonValue),
+      },
+      { requiredKeys: [] },
+    )
+    .map((v) => JSON.stringify(v)),
   fc.uint8Array({ maxLength: 64 }).map((bytes) => new TextDecoder('latin1').decode(bytes)),
   fc.constantFrom('', '%', '=', '&&&', 'a=%zz', '\u0000=\u0000', 'x'.repeat(17 * 1024)),
 );
 
 export const authorizationHeader = fc.option(
-  fc.oneof(fc.constantFrom('Basic', 'Basic ', 'Basic ====', 'Basic Og==', 'Bearer x', 'Basic %%%', `Basic ${btoa('a:b')}`, `Basic ${btoa('%zz:%zz')}`), text.map((t) => `Basic ${t}`)),
+  fc.oneof(
+    fc.constantFrom('Basic', 'Basic ', 'Basic ====', 'Basic Og==', 'Bearer x', 'Basic %%%', `Basic ${btoa('a:b')}`, `Basic ${btoa('%zz:%zz')}`),
+    text.map((t) => `Basic ${t}`),
+  ),
   { nil: undefined },
 );
 
@@ -115,4 +196,3 @@ export async function checkAnswer(res: Response, registered: RegisteredClient, m
   }
   return { status: res.status, location };
 }
-

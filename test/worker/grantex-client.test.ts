@@ -6,13 +6,7 @@
 import { createExecutionContext } from 'cloudflare:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  GrantexError,
-  createGrantexClient,
-  parseRetryAfter,
-  type GrantexApi,
-  type GrantexClientOptions,
-} from '../../src/authority/grantex/client.js';
+import { GrantexError, createGrantexClient, parseRetryAfter, type GrantexApi, type GrantexClientOptions } from '../../src/authority/grantex/client.js';
 import {
   FAKE_GRANTEX_API_KEY,
   base64url,
@@ -277,10 +271,13 @@ describe('Grantex client ↔ fake Grantex: the authorization flow', () => {
     // Already approved by the sandbox: the shortcut finds no pending request (reference service: 404).
     expect(shortcut.status).toBe(404);
     expect(await shortcut.json()).toMatchObject({ code: 'NOT_FOUND' });
-    const pending = await h.fakeFetch(`${BASE_URL}/v1/authorize/${(await h.client.authorize({ agentId, principalId: 'u', scopes: ['a'] })).authRequestId}/approve`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${API_KEY}` },
-    });
+    const pending = await h.fakeFetch(
+      `${BASE_URL}/v1/authorize/${(await h.client.authorize({ agentId, principalId: 'u', scopes: ['a'] })).authRequestId}/approve`,
+      {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${API_KEY}` },
+      },
+    );
     expect(pending.status).toBe(404); // the sandbox approved this one too
     const tokens = await h.client.tokens.exchange({ code: auth.code!, agentId });
     expect(tokens.scopes).toEqual(['a']);
@@ -295,9 +292,7 @@ describe('Grantex client ↔ fake Grantex: the authorization flow', () => {
   });
 
   it('contract: authorize validation → 400 envelope (PKCE challenge must be a 43-char S256 digest; state ≤ 1024)', async () => {
-    const badChallenge = await rejection(
-      h.client.authorize({ agentId, principalId: 'u', scopes: ['a'], codeChallenge: 'short', codeChallengeMethod: 'S256' }),
-    );
+    const badChallenge = await rejection(h.client.authorize({ agentId, principalId: 'u', scopes: ['a'], codeChallenge: 'short', codeChallengeMethod: 'S256' }));
     expect(badChallenge).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
     const longState = await rejection(h.client.authorize({ agentId, principalId: 'u', scopes: ['a'], state: 'x'.repeat(1025) }));
     expect(longState.status).toBe(400);
@@ -516,7 +511,11 @@ describe('Grantex client: retries (contract: network errors, 429, 502, 503, 504;
     const auth = await h.client.authorize({ agentId, principalId: 'u', scopes: ['a'] });
     expect(auth.authRequestId).toMatch(id('areq'));
     const attempts = h.control.calls.filter((c) => c.path === '/v1/authorize');
-    expect(attempts.map((c) => [c.status, c.injected])).toEqual([[503, true], [503, true], [201, false]]);
+    expect(attempts.map((c) => [c.status, c.injected])).toEqual([
+      [503, true],
+      [503, true],
+      [201, false],
+    ]);
     expect(h.sleeps).toHaveLength(2);
     // full jitter: attempt n waits in [0, base · 2^n)
     expect(h.sleeps[0]).toBeGreaterThanOrEqual(0);
@@ -711,7 +710,11 @@ describe('Grantex client: the API key never leaks', () => {
   const scenarios: [string, Partial<GrantexClientOptions>, (h: Harness) => void][] = [
     ['upstream message echoing the key', {}, (h) => h.control.failNext({ status: 401, message: `Invalid API key ${API_KEY}`, code: 'UNAUTHORIZED' })],
     ['upstream code/requestId echoing the key', {}, (h) => h.control.failNext({ status: 400, code: API_KEY, message: API_KEY })],
-    ['network error naming the key', { fetch: async () => Promise.reject(new TypeError(`connect failed for Bearer ${API_KEY}`)), maxRetries: 0 }, () => undefined],
+    [
+      'network error naming the key',
+      { fetch: async () => Promise.reject(new TypeError(`connect failed for Bearer ${API_KEY}`)), maxRetries: 0 },
+      () => undefined,
+    ],
     ['timeout', { fetch: () => new Promise<Response>(() => undefined), timeoutMs: 10, maxRetries: 0 }, () => undefined],
     ['redirect', { fetch: async () => new Response(null, { status: 302, headers: { Location: `https://x/?k=${API_KEY}` } }) }, () => undefined],
     ['bad response', { fetch: async () => new Response(`{"echo":"${API_KEY}"`, { status: 201 }) }, () => undefined],
@@ -722,7 +725,16 @@ describe('Grantex client: the API key never leaks', () => {
     const { agentId } = h.control.registerAgent();
     arrange(h);
     const err = await rejection(h.client.authorize({ agentId, principalId: 'u', scopes: ['a'] }));
-    for (const text of [err.message, String(err), err.stack ?? '', JSON.stringify(err), err.upstreamMessage ?? '', err.code, err.requestId ?? '', String(err.cause ?? '')]) {
+    for (const text of [
+      err.message,
+      String(err),
+      err.stack ?? '',
+      JSON.stringify(err),
+      err.upstreamMessage ?? '',
+      err.code,
+      err.requestId ?? '',
+      String(err.cause ?? ''),
+    ]) {
       expect(text).not.toContain(API_KEY);
     }
   });
@@ -749,9 +761,7 @@ describe('Grantex client: transport and response shapes', () => {
         return h.fake.app.fetch(new Request(input, init));
       },
     });
-    const { grantId } = await client.tokens
-      .exchange({ code: 'x', agentId })
-      .catch(() => ({ grantId: 'grnt_none' }));
+    const { grantId } = await client.tokens.exchange({ code: 'x', agentId }).catch(() => ({ grantId: 'grnt_none' }));
     await client.grants.revoke(grantId).catch(() => undefined);
     expect(requests).toHaveLength(2);
     for (const request of requests) {
@@ -799,7 +809,13 @@ describe('Grantex client: transport and response shapes', () => {
   it('bad authorize / verify / audit shapes and non-JSON success bodies → BAD_RESPONSE', async () => {
     const cases: [Promise<unknown>][] = [
       [canned(201, JSON.stringify({ authRequestId: 'areq_1', expiresAt: 'x' })).authorize({ agentId: 'a', principalId: 'p', scopes: ['s'] })],
-      [canned(201, JSON.stringify({ authRequestId: 'areq_1', consentUrl: 'u', expiresAt: 'x', sandbox: 'yes' })).authorize({ agentId: 'a', principalId: 'p', scopes: ['s'] })],
+      [
+        canned(201, JSON.stringify({ authRequestId: 'areq_1', consentUrl: 'u', expiresAt: 'x', sandbox: 'yes' })).authorize({
+          agentId: 'a',
+          principalId: 'p',
+          scopes: ['s'],
+        }),
+      ],
       [canned(200, JSON.stringify({ active: 'true' })).grants.verify('t')],
       [canned(200, JSON.stringify({ active: true })).grants.verify('t')],
       [canned(200, JSON.stringify({ active: false, reason: 5 })).grants.verify('t')],
@@ -869,8 +885,10 @@ describe('Grantex client: construction validation', () => {
 
 describe('fake Grantex worker entry (wrangler dev -c test/fixtures/fake-grantex/wrangler.toml)', () => {
   const env = { FAKE_GRANTEX_API_KEYS: API_KEY, FAKE_GRANTEX_CONTROL: 'on' };
-  const workerFetch = (env: Record<string, string>): typeof fetch => async (input, init) =>
-    fakeWorker.fetch(new Request(input, init), env, createExecutionContext());
+  const workerFetch =
+    (env: Record<string, string>): typeof fetch =>
+    async (input, init) =>
+      fakeWorker.fetch(new Request(input, init), env, createExecutionContext());
 
   it('serves the Grantex API and the /__control/ API, which drive a full flow over fetch', async () => {
     const f = workerFetch(env);

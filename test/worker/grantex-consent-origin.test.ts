@@ -11,7 +11,10 @@ const REQUIRED = { apiKey: 'gx_test_fake_grantex_key_0001', agentId: 'ag_1', dev
 /** The sources a CSP directive lists. */
 function directive(res: Response, name: string): string[] {
   const policy = res.headers.get('Content-Security-Policy') ?? '';
-  const found = policy.split(';').map((part) => part.trim().split(/\s+/)).find(([directiveName]) => directiveName === name);
+  const found = policy
+    .split(';')
+    .map((part) => part.trim().split(/\s+/))
+    .find(([directiveName]) => directiveName === name);
   return found ? found.slice(1) : [];
 }
 
@@ -35,10 +38,9 @@ describe('Grantex consent origins', () => {
     expect(grantex({ ...REQUIRED, baseUrl: 'https://api.internal' }).consentOrigins).toEqual(['https://api.internal']);
     expect(grantex({ ...REQUIRED, baseUrl: 'http://127.0.0.1:8788' }).consentOrigins).toEqual(['http://127.0.0.1:8788']);
     // Given explicitly, the list replaces the default, normalised to origins.
-    expect(grantex({ ...REQUIRED, baseUrl: 'https://api.example.com', consentOrigins: ['https://Consent.Example.com/', 'http://localhost:9000'] }).consentOrigins).toEqual([
-      'https://consent.example.com',
-      'http://localhost:9000',
-    ]);
+    expect(
+      grantex({ ...REQUIRED, baseUrl: 'https://api.example.com', consentOrigins: ['https://Consent.Example.com/', 'http://localhost:9000'] }).consentOrigins,
+    ).toEqual(['https://consent.example.com', 'http://localhost:9000']);
   });
 
   it('construction errors: every consent origin is an https origin (http only on loopback), the list is not empty, the old single-value option is refused', () => {
@@ -54,10 +56,15 @@ describe('Grantex consent origins', () => {
       '',
       42,
     ];
-    for (const origin of bad) expect(() => grantex({ ...REQUIRED, baseUrl: 'https://api.grantex.dev', consentOrigins: [origin as string] }), String(origin)).toThrow(TypeError);
-    expect(() => grantex({ ...REQUIRED, baseUrl: 'https://api.grantex.dev', consentOrigins: ['http://evil.example'] })).toThrow(/consentOrigins.*https.*"http:\/\/evil.example"/);
+    for (const origin of bad)
+      expect(() => grantex({ ...REQUIRED, baseUrl: 'https://api.grantex.dev', consentOrigins: [origin as string] }), String(origin)).toThrow(TypeError);
+    expect(() => grantex({ ...REQUIRED, baseUrl: 'https://api.grantex.dev', consentOrigins: ['http://evil.example'] })).toThrow(
+      /consentOrigins.*https.*"http:\/\/evil.example"/,
+    );
     expect(() => grantex({ ...REQUIRED, baseUrl: 'https://api.grantex.dev', consentOrigins: [] })).toThrow(/consentOrigins/);
-    expect(() => grantex({ ...REQUIRED, baseUrl: 'https://api.grantex.dev', consentOrigin: 'https://grantex.dev' } as Parameters<typeof grantex>[0])).toThrow(/consentOrigins/);
+    expect(() => grantex({ ...REQUIRED, baseUrl: 'https://api.grantex.dev', consentOrigin: 'https://grantex.dev' } as Parameters<typeof grantex>[0])).toThrow(
+      /consentOrigins/,
+    );
     const client = grantex({ ...REQUIRED, baseUrl: 'https://api.grantex.dev' }).api;
     expect(() => grantex({ ...REQUIRED, client, jwksUri: 'https://api.grantex.dev/.well-known/jwks.json' })).toThrow(/consentOrigins/);
     for (const loopback of ['http://localhost:8788', 'http://127.0.0.1:1', 'http://[::1]:3000'])
@@ -65,9 +72,18 @@ describe('Grantex consent origins', () => {
   });
 
   it('GRANTEX_CONSENT_ORIGINS is a comma-separated list; the old GRANTEX_CONSENT_ORIGIN is refused with its new name', () => {
-    const env: WorkerEnv = { ISSUER, GRANTEX_BASE_URL: 'https://api.grantex.dev', GRANTEX_AGENT_ID: 'ag_1', GRANTEX_DEVELOPER_ID: 'dev_1', GRANTEX_API_KEY: REQUIRED.apiKey };
+    const env: WorkerEnv = {
+      ISSUER,
+      GRANTEX_BASE_URL: 'https://api.grantex.dev',
+      GRANTEX_AGENT_ID: 'ag_1',
+      GRANTEX_DEVELOPER_ID: 'dev_1',
+      GRANTEX_API_KEY: REQUIRED.apiKey,
+    };
     expect(grantexFromEnv(env)!.consentOrigins).toEqual(['https://api.grantex.dev', 'https://grantex.dev']);
-    expect(grantexFromEnv({ ...env, GRANTEX_CONSENT_ORIGINS: 'https://consent.example.com, http://localhost:9000' })!.consentOrigins).toEqual(['https://consent.example.com', 'http://localhost:9000']);
+    expect(grantexFromEnv({ ...env, GRANTEX_CONSENT_ORIGINS: 'https://consent.example.com, http://localhost:9000' })!.consentOrigins).toEqual([
+      'https://consent.example.com',
+      'http://localhost:9000',
+    ]);
     expect(() => grantexFromEnv({ ...env, GRANTEX_CONSENT_ORIGINS: 'https://consent.example.com,http://consent.example.com' })).toThrow(/consentOrigins/);
     expect(() => grantexFromEnv({ ...env, GRANTEX_CONSENT_ORIGIN: 'https://grantex.dev' })).toThrow(/GRANTEX_CONSENT_ORIGINS/);
   });
@@ -81,10 +97,15 @@ describe('Grantex consent origins', () => {
     const consentUrl = new URL(posted.headers.get('Location')!);
     expect(consentUrl.origin).toBe(GRANTEX);
     expect(consentUrl.pathname).toBe('/consent');
-    const browser = posted.headers.getSetCookie().find((c) => c.startsWith('mcp-auth-upstream='))!.split(';')[0]!;
+    const browser = posted.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('mcp-auth-upstream='))!
+      .split(';')[0]!;
 
     // The consent page approves through the public consent API, then sends the browser back.
-    const approved = (await (await s.fakeFetch(`https://api.grantex.test/v1/consent/${consentUrl.searchParams.get('req')}/approve`, { method: 'POST' })).json()) as { code: string; redirectUri: string; state: string };
+    const approved = (await (
+      await s.fakeFetch(`https://api.grantex.test/v1/consent/${consentUrl.searchParams.get('req')}/approve`, { method: 'POST' })
+    ).json()) as { code: string; redirectUri: string; state: string };
     const callback = new URL(approved.redirectUri);
     callback.search = new URLSearchParams({ code: approved.code, state: approved.state }).toString();
     const back = await s.request(`${callback.pathname}${callback.search}`, { headers: { Cookie: browser } });

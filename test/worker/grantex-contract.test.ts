@@ -7,13 +7,7 @@
  * cases from node (the worker pool cannot reach loopback): `node scripts/grantex-contract-run.mjs`.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  FAKE_GRANTEX_API_KEY,
-  createFakeGrantex,
-  fakeGrantexFetch,
-  type FakeGrantex,
-  type FakeGrantexOptions,
-} from '../fixtures/fake-grantex/app';
+import { FAKE_GRANTEX_API_KEY, createFakeGrantex, fakeGrantexFetch, type FakeGrantex, type FakeGrantexOptions } from '../fixtures/fake-grantex/app';
 import { contractCases, type ContractTarget } from '../fixtures/fake-grantex/contract';
 import { decideAtConsent } from '../fixtures/fake-grantex/consent';
 
@@ -61,7 +55,10 @@ describe('fake Grantex: configurable limits', () => {
     const t = contractTarget({ maxActiveGrants: 1 });
     const post = (path: string, body: unknown, key = t.apiKey) =>
       t.fetch(`${API}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-    const start = async () => (await (await post('/v1/authorize', { agentId: t.agentId, principalId: 'u', scopes: ['a'], redirectUri: 'https://c.example/cb' })).json()) as { consentUrl: string };
+    const start = async () =>
+      (await (await post('/v1/authorize', { agentId: t.agentId, principalId: 'u', scopes: ['a'], redirectUri: 'https://c.example/cb' })).json()) as {
+        consentUrl: string;
+      };
     const codeOf = async (consentUrl: string) => {
       const outcome = await decideAtConsent(t.fetch, consentUrl);
       if (outcome.kind !== 'redirect') throw new Error('no redirect');
@@ -82,7 +79,11 @@ describe('fake Grantex: configurable limits', () => {
   it('limits can be raised for a test suite (rateLimits.planPerMinute: Infinity sends no X-RateLimit-*)', async () => {
     const t = contractTarget({ rateLimits: { planPerMinute: Infinity, authorizePerMinute: Infinity } });
     for (let i = 0; i < 120; i++) {
-      const res = await t.fetch(`${API}/v1/authorize`, { method: 'POST', headers: { Authorization: `Bearer ${t.apiKey}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ agentId: t.agentId, principalId: 'u', scopes: ['a'] }) });
+      const res = await t.fetch(`${API}/v1/authorize`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${t.apiKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ agentId: t.agentId, principalId: 'u', scopes: ['a'] }),
+      });
       expect(res.status).toBe(201);
       if (i === 119) expect(res.headers.get('X-RateLimit-Limit')).toBe('5000'); // the per-IP default remains
     }
@@ -90,7 +91,10 @@ describe('fake Grantex: configurable limits', () => {
 
   it('CORS as the reference service: allowed origins get credentials and the rate-limit headers exposed; others get nothing', async () => {
     const t = contractTarget();
-    const preflight = await t.fetch(`${API}/v1/consent/areq_x/approve`, { method: 'OPTIONS', headers: { Origin: PUBLIC, 'Access-Control-Request-Method': 'POST' } });
+    const preflight = await t.fetch(`${API}/v1/consent/areq_x/approve`, {
+      method: 'OPTIONS',
+      headers: { Origin: PUBLIC, 'Access-Control-Request-Method': 'POST' },
+    });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('Access-Control-Allow-Origin')).toBe(PUBLIC);
     expect(preflight.headers.get('Access-Control-Allow-Credentials')).toBe('true');
@@ -105,13 +109,22 @@ describe('fake Grantex: fault injection', () => {
   async function exchangeSetup() {
     const t = contractTarget();
     const auth = (await (
-      await t.fetch(`${API}/v1/authorize`, { method: 'POST', headers: { Authorization: `Bearer ${t.apiKey}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ agentId: t.agentId, principalId: 'u', scopes: ['a'], redirectUri: 'https://c.example/cb' }) })
+      await t.fetch(`${API}/v1/authorize`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${t.apiKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ agentId: t.agentId, principalId: 'u', scopes: ['a'], redirectUri: 'https://c.example/cb' }),
+      })
     ).json()) as { consentUrl: string };
     const outcome = await decideAtConsent(t.fetch, auth.consentUrl);
     if (outcome.kind !== 'redirect') throw new Error('no redirect');
     const code = outcome.location.searchParams.get('code')!;
     const exchange = (init: RequestInit = {}) =>
-      t.fetch(`${API}/v1/token`, { method: 'POST', headers: { Authorization: `Bearer ${t.apiKey}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ code, agentId: t.agentId }), ...init });
+      t.fetch(`${API}/v1/token`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${t.apiKey}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ code, agentId: t.agentId }),
+        ...init,
+      });
     return { t, code, exchange };
   }
 
@@ -130,7 +143,10 @@ describe('fake Grantex: fault injection', () => {
     const controller = new AbortController();
     const pending = exchange({ signal: controller.signal });
     let settled = false;
-    void pending.then(() => (settled = true), () => (settled = true));
+    void pending.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     await new Promise((r) => setTimeout(r, 5));
     expect(settled).toBe(false);
     const reason = new Error('client timeout');

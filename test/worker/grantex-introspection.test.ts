@@ -12,7 +12,10 @@ async function fullAuthorization(s: GrantexSetup, client: RegisteredClient) {
   const page = await s.request(authorizeUrl(client, challenge));
   const { request, cookie } = await consentForm(page);
   const res = await s.postForm('/authorize', { request, action: 'approve', username: 'alice' }, { Cookie: cookie, Origin: ISSUER });
-  const browser = res.headers.getSetCookie().find((c) => c.startsWith('mcp-auth-upstream='))!.split(';')[0]!;
+  const browser = res.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('mcp-auth-upstream='))!
+    .split(';')[0]!;
   const callback = await consentRedirect(s.fakeFetch, res.headers.get('Location')!);
   const back = await s.request(`${callback.pathname}${callback.search}`, { headers: { Cookie: browser } });
   return { code: new URL(back.headers.get('Location')!).searchParams.get('code')!, verifier };
@@ -21,7 +24,14 @@ async function fullAuthorization(s: GrantexSetup, client: RegisteredClient) {
 async function grantexTokens(s: GrantexSetup) {
   const client = await registerClient();
   const { code, verifier } = await fullAuthorization(s, client);
-  const res = await s.postForm('/token', { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: client.client_id, redirect_uri: client.redirect_uris[0], resource: RESOURCE });
+  const res = await s.postForm('/token', {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: verifier,
+    client_id: client.client_id,
+    redirect_uri: client.redirect_uris[0],
+    resource: RESOURCE,
+  });
   expect(res.status).toBe(200);
   return { client, tokens: (await res.json()) as { access_token: string; refresh_token: string } };
 }

@@ -14,7 +14,10 @@ function grantexSetup(options: GrantexSetupOptions = {}) {
 type Setup = GrantexSetup;
 
 function cookieNamed(res: Response, name: string): string | undefined {
-  return res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`))?.split(';')[0];
+  return res.headers
+    .getSetCookie()
+    .find((c) => c.startsWith(`${name}=`))
+    ?.split(';')[0];
 }
 
 /** Our consent page (development sign-in) → Grantex's consent URL, with the browser cookie. */
@@ -44,7 +47,14 @@ async function fullAuthorization(s: Setup, client: RegisteredClient) {
 }
 
 function exchange(s: Setup, client: RegisteredClient, code: string, verifier: string) {
-  return s.postForm('/token', { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: client.client_id, redirect_uri: client.redirect_uris[0], resource: RESOURCE });
+  return s.postForm('/token', {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: verifier,
+    client_id: client.client_id,
+    redirect_uri: client.redirect_uris[0],
+    resource: RESOURCE,
+  });
 }
 
 describe('Grantex mode: the whole MCP flow against a faithful fake Grantex', () => {
@@ -58,7 +68,13 @@ describe('Grantex mode: the whole MCP flow against a faithful fake Grantex', () 
 
     // Grantex received our PKCE challenge, the resource as audience, and the principal.
     const authorizeCall = s.fake.control.calls.find((call) => call.path === '/v1/authorize')!;
-    expect(authorizeCall.body).toMatchObject({ agentId: s.agent.agentId, principalId: 'alice', audience: RESOURCE, codeChallengeMethod: 'S256', scopes: ['mcp:tools:read', 'mcp:tools:write'] });
+    expect(authorizeCall.body).toMatchObject({
+      agentId: s.agent.agentId,
+      principalId: 'alice',
+      audience: RESOURCE,
+      codeChallengeMethod: 'S256',
+      scopes: ['mcp:tools:read', 'mcp:tools:write'],
+    });
 
     const tokenRes = await exchange(s, client, code, verifier);
     expect(tokenRes.status).toBe(200);
@@ -142,7 +158,17 @@ describe('Grantex mode: the whole MCP flow against a faithful fake Grantex', () 
 
   it('PR-4: protect() refuses tokens from another issuer and local tokens in Grantex mode', async () => {
     const s = grantexSetup();
-    const foreign = await s.fake.control.signToken({ iss: 'https://evil.example', sub: 'x', aud: RESOURCE, agt: 'did:grantex:ag_x', dev: 'dev_x', scp: ['mcp:tools:read'], jti: 'tok_x', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 });
+    const foreign = await s.fake.control.signToken({
+      iss: 'https://evil.example',
+      sub: 'x',
+      aud: RESOURCE,
+      agt: 'did:grantex:ag_x',
+      dev: 'dev_x',
+      scp: ['mcp:tools:read'],
+      jti: 'tok_x',
+      iat: Math.floor(Date.now() / 1000),
+      exp: Math.floor(Date.now() / 1000) + 60,
+    });
     const res = await s.request('/mcp', { headers: { Authorization: `Bearer ${foreign}` } });
     expect(res.status).toBe(401);
     expect(res.headers.get('WWW-Authenticate')).toContain('error="invalid_token"');
@@ -254,7 +280,18 @@ describe('Grantex mode: introspection', () => {
     expect(await byOther.json()).toEqual({ active: false });
 
     const now = Math.floor(Date.now() / 1000);
-    const unlinked = await s.fake.control.signToken({ iss: s.fake.control.issuer, sub: 'alice', aud: RESOURCE, agt: s.agent.did, dev: 'dev_1', grnt: 'grnt_unknown', scp: ['mcp:tools:read'], jti: 'tok_1', iat: now, exp: now + 60 });
+    const unlinked = await s.fake.control.signToken({
+      iss: s.fake.control.issuer,
+      sub: 'alice',
+      aud: RESOURCE,
+      agt: s.agent.did,
+      dev: 'dev_1',
+      grnt: 'grnt_unknown',
+      scp: ['mcp:tools:read'],
+      jti: 'tok_1',
+      iat: now,
+      exp: now + 60,
+    });
     expect(await (await s.postForm('/introspect', { token: unlinked, client_id: client.client_id })).json()).toEqual({ active: false });
 
     const mine = (await (await s.postForm('/introspect', { token: tokens.access_token, client_id: client.client_id })).json()) as { active: boolean };

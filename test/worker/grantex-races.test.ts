@@ -35,7 +35,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Sends a form to the server and waits for everything it deferred (waitUntil) to finish. */
 async function post(s: GrantexSetup, path: string, values: Record<string, string | undefined>): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await s.host.fetch(new Request(new URL(path, ISSUER), { method: 'POST', body: form(values), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }), env, ctx);
+  const res = await s.host.fetch(
+    new Request(new URL(path, ISSUER), { method: 'POST', body: form(values), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }),
+    env,
+    ctx,
+  );
   await res.clone().arrayBuffer();
   await waitOnExecutionContext(ctx);
   return res;
@@ -57,11 +61,20 @@ async function authorized(s: GrantexSetup): Promise<Authorized> {
 }
 
 const exchange = (s: GrantexSetup, a: Authorized) =>
-  post(s, '/token', { grant_type: 'authorization_code', code: a.code, code_verifier: a.verifier, client_id: a.client.client_id, redirect_uri: a.client.redirect_uris[0], resource: RESOURCE });
+  post(s, '/token', {
+    grant_type: 'authorization_code',
+    code: a.code,
+    code_verifier: a.verifier,
+    client_id: a.client.client_id,
+    redirect_uri: a.client.redirect_uris[0],
+    resource: RESOURCE,
+  });
 
 /** Every grant the fake Grantex holds for our developer (newest first), as its list endpoint answers. */
 async function grantsAtGrantex(s: GrantexSetup): Promise<Array<{ grantId: string; status: string }>> {
-  const res = await s.fakeFetch(`${GRANTEX}/v1/grants?agentId=${s.agent.agentId}`, { headers: { Authorization: `Bearer ${FAKE_GRANTEX_API_KEY}`, Accept: 'application/json' } });
+  const res = await s.fakeFetch(`${GRANTEX}/v1/grants?agentId=${s.agent.agentId}`, {
+    headers: { Authorization: `Bearer ${FAKE_GRANTEX_API_KEY}`, Accept: 'application/json' },
+  });
   expect(res.status).toBe(200);
   return ((await res.json()) as { grants: Array<{ grantId: string; status: string }> }).grants;
 }
@@ -206,7 +219,10 @@ describe('Grantex: lost answers (issue: no blind retries; end an unknown outcome
     const a = await authorized(s);
     s.fake.control.loseNextResponse({ path: '/v1/token', as: 'network-error' });
     // Grantex did the exchange; from then on it answers 503 (every retry of the transport included).
-    s.fake.control.delayNext({ path: '/v1/token', afterHandled: async () => s.fake.control.failNext({ status: 503, path: '/v1/token', times: 3, retryAfter: 7 }) });
+    s.fake.control.delayNext({
+      path: '/v1/token',
+      afterHandled: async () => s.fake.control.failNext({ status: 503, path: '/v1/token', times: 3, retryAfter: 7 }),
+    });
     const first = await exchange(s, a);
     expect(first.status).toBe(503);
     expect(first.headers.get('Retry-After')).toBe('7');
@@ -279,13 +295,26 @@ describe('Grantex: our storage fails after Grantex issued (issue: no Grantex gra
         if (!id.failing) return stub;
         return new Proxy(stub, {
           get: (target, property) =>
-            property === 'linkUpstreamGrant' ? () => Promise.reject(new Error('storage unavailable')) : (target as unknown as Record<PropertyKey, unknown>)[property],
+            property === 'linkUpstreamGrant'
+              ? () => Promise.reject(new Error('storage unavailable'))
+              : (target as unknown as Record<PropertyKey, unknown>)[property],
         });
       },
     };
     const ctx = createExecutionContext();
-    const body = form({ grant_type: 'authorization_code', code: a.code, code_verifier: a.verifier, client_id: a.client.client_id, redirect_uri: a.client.redirect_uris[0], resource: RESOURCE });
-    const res = await s.host.fetch(new Request(new URL('/token', ISSUER), { method: 'POST', body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }), { ...env, MCP_AUTH_STATE: failing }, ctx);
+    const body = form({
+      grant_type: 'authorization_code',
+      code: a.code,
+      code_verifier: a.verifier,
+      client_id: a.client.client_id,
+      redirect_uri: a.client.redirect_uris[0],
+      resource: RESOURCE,
+    });
+    const res = await s.host.fetch(
+      new Request(new URL('/token', ISSUER), { method: 'POST', body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }),
+      { ...env, MCP_AUTH_STATE: failing },
+      ctx,
+    );
     await waitOnExecutionContext(ctx);
     expect(res.status).toBeGreaterThanOrEqual(500);
     expect(await res.json()).not.toHaveProperty('access_token');

@@ -45,7 +45,13 @@ export function fakeGrantexAuthority(fake: FakeGrantex, agentId: string, extra: 
   const fakeFetch = fakeGrantexFetch(fake);
   const { maxRetries, ...rest } = extra;
   return grantex({
-    client: createGrantexClient({ baseUrl: GRANTEX, apiKey: FAKE_GRANTEX_API_KEY, fetch: fakeFetch, sleep: async () => {}, ...(maxRetries !== undefined ? { maxRetries } : {}) }),
+    client: createGrantexClient({
+      baseUrl: GRANTEX,
+      apiKey: FAKE_GRANTEX_API_KEY,
+      fetch: fakeFetch,
+      sleep: async () => {},
+      ...(maxRetries !== undefined ? { maxRetries } : {}),
+    }),
     jwksUri: `${GRANTEX}/.well-known/jwks.json`,
     consentOrigins: [GRANTEX],
     agentId,
@@ -61,7 +67,11 @@ export function fakeGrantexAuthority(fake: FakeGrantex, agentId: string, extra: 
  * at '/' of a Hono host (add host routes to `host`). `request` and `postForm` go to the host at the issuer.
  */
 export function grantexSetup(options: GrantexSetupOptions = {}) {
-  const fake = createFakeGrantex({ sandbox: options.sandbox, consentBaseUrl: options.consentBaseUrl ?? GRANTEX, apiKeys: [FAKE_GRANTEX_API_KEY, STRANGER_API_KEY] });
+  const fake = createFakeGrantex({
+    sandbox: options.sandbox,
+    consentBaseUrl: options.consentBaseUrl ?? GRANTEX,
+    apiKeys: [FAKE_GRANTEX_API_KEY, STRANGER_API_KEY],
+  });
   const agent = fake.control.registerAgent({ name: 'MCP gateway' });
   const fakeFetch = fakeGrantexFetch(fake);
   const events: AuditEvent[] = [];
@@ -76,8 +86,21 @@ export function grantexSetup(options: GrantexSetupOptions = {}) {
     onEvent: (e) => void events.push(e),
     principal: options.principal === 'known' ? customPrincipal(() => ({ id: 'carol' })) : undefined,
     authority: options.apiBaseUrl
-      ? grantex({ baseUrl: options.apiBaseUrl, apiKey: FAKE_GRANTEX_API_KEY, agentId: agent.agentId, developerId: fake.control.developerId(), tokenIssuer: fake.control.issuer, fetch: fakeFetch, forwardAuditEvents: options.forwardAuditEvents, introspection: options.introspection })
-      : fakeGrantexAuthority(fake, agent.agentId, { maxRetries: options.maxRetries ?? 2, forwardAuditEvents: options.forwardAuditEvents, introspection: options.introspection }),
+      ? grantex({
+          baseUrl: options.apiBaseUrl,
+          apiKey: FAKE_GRANTEX_API_KEY,
+          agentId: agent.agentId,
+          developerId: fake.control.developerId(),
+          tokenIssuer: fake.control.issuer,
+          fetch: fakeFetch,
+          forwardAuditEvents: options.forwardAuditEvents,
+          introspection: options.introspection,
+        })
+      : fakeGrantexAuthority(fake, agent.agentId, {
+          maxRetries: options.maxRetries ?? 2,
+          forwardAuditEvents: options.forwardAuditEvents,
+          introspection: options.introspection,
+        }),
   });
   const host = new Hono();
   host.route('/', auth.app);

@@ -31,7 +31,11 @@ function setup() {
 /** A grant token minted straight at Grantex with `apiKey` for `agentId`, naming our resource and alice. */
 async function mintAtGrantex(s: GrantexSetup, apiKey: string, agentId: string): Promise<string> {
   const call = async (path: string, body: unknown) => {
-    const res = await s.fakeFetch(`${GRANTEX}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) });
+    const res = await s.fakeFetch(`${GRANTEX}${path}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(201);
     return (await res.json()) as Record<string, string>;
   };
@@ -44,7 +48,14 @@ async function ourToken(s: GrantexSetup): Promise<string> {
   const client = await registerClient();
   const { verifier, challenge } = await pkce();
   const back = new URL((await s.request(authorizeUrl(client, challenge))).headers.get('Location')!);
-  const res = await s.postForm('/token', { grant_type: 'authorization_code', code: back.searchParams.get('code')!, code_verifier: verifier, client_id: client.client_id, redirect_uri: client.redirect_uris[0], resource: RESOURCE });
+  const res = await s.postForm('/token', {
+    grant_type: 'authorization_code',
+    code: back.searchParams.get('code')!,
+    code_verifier: verifier,
+    client_id: client.client_id,
+    redirect_uri: client.redirect_uris[0],
+    resource: RESOURCE,
+  });
   expect(res.status).toBe(200);
   return ((await res.json()) as { access_token: string }).access_token;
 }

@@ -53,16 +53,21 @@ describe('AS-10: the metadata document fetch has a timeout', () => {
 
 describe('AS-15: short-lived tokens, secrets stored hashed', () => {
   it('AS-15: accessTokenTtlSeconds above 86400 is refused', () => {
-    expect(() => resolveOptions({ issuer: 'http://localhost:8787', resources: ['http://localhost:8787/mcp'], scopes: ['a'], accessTokenTtlSeconds: 86_401 })).toThrow(/accessTokenTtlSeconds must be a whole number of seconds between 1 and 86400/);
+    expect(() =>
+      resolveOptions({ issuer: 'http://localhost:8787', resources: ['http://localhost:8787/mcp'], scopes: ['a'], accessTokenTtlSeconds: 86_401 }),
+    ).toThrow(/accessTokenTtlSeconds must be a whole number of seconds between 1 and 86400/);
   });
 
   it('AS-15 (OAuth 2.1 §7): the grant keeps only hashes — neither the code nor a refresh token appears in its storage', async () => {
     const { flow, tokens } = await tokensFor();
     const grantId = flow.code.split('.')[0]!;
-    const stored = await runInDurableObject(env.MCP_AUTH_STATE.get(env.MCP_AUTH_STATE.idFromName(stateObjectName(ISSUER, stateObjectNames.grant(grantId)))), (_instance, state) => ({
-      grant: state.storage.sql.exec('SELECT * FROM grant_record').toArray(),
-      refresh: state.storage.sql.exec('SELECT * FROM refresh_token').toArray(),
-    }));
+    const stored = await runInDurableObject(
+      env.MCP_AUTH_STATE.get(env.MCP_AUTH_STATE.idFromName(stateObjectName(ISSUER, stateObjectNames.grant(grantId)))),
+      (_instance, state) => ({
+        grant: state.storage.sql.exec('SELECT * FROM grant_record').toArray(),
+        refresh: state.storage.sql.exec('SELECT * FROM refresh_token').toArray(),
+      }),
+    );
     const dump = JSON.stringify(stored);
     expect(stored.grant).toHaveLength(1);
     expect(stored.refresh).toHaveLength(1);

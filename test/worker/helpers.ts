@@ -48,7 +48,13 @@ export async function registerClient(metadata: Record<string, unknown> = {}): Pr
   const res = await call('/register', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'], client_name: 'Test Client', ...metadata }),
+    body: JSON.stringify({
+      redirect_uris: [REDIRECT],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      client_name: 'Test Client',
+      ...metadata,
+    }),
   });
   if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${await res.text()}`);
   return res.json();
@@ -113,14 +119,28 @@ export async function codeFor(options: { client?: RegisteredClient; scope?: stri
 }
 
 export function clientAuth(client: RegisteredClient): { body: Record<string, string>; headers: Record<string, string> } {
-  if (client.token_endpoint_auth_method === 'client_secret_basic') return { body: {}, headers: { Authorization: basic(client.client_id, client.client_secret!) } };
-  if (client.token_endpoint_auth_method === 'client_secret_post') return { body: { client_id: client.client_id, client_secret: client.client_secret! }, headers: {} };
+  if (client.token_endpoint_auth_method === 'client_secret_basic')
+    return { body: {}, headers: { Authorization: basic(client.client_id, client.client_secret!) } };
+  if (client.token_endpoint_auth_method === 'client_secret_post')
+    return { body: { client_id: client.client_id, client_secret: client.client_secret! }, headers: {} };
   return { body: { client_id: client.client_id }, headers: {} };
 }
 
 export function exchangeCode(flow: Flow, extra: Record<string, string | undefined> = {}): Promise<Response> {
   const auth = clientAuth(flow.client);
-  return postForm('/token', { grant_type: 'authorization_code', code: flow.code, code_verifier: flow.verifier, redirect_uri: flow.client.redirect_uris[0], resource: RESOURCE, ...auth.body, ...extra }, auth.headers);
+  return postForm(
+    '/token',
+    {
+      grant_type: 'authorization_code',
+      code: flow.code,
+      code_verifier: flow.verifier,
+      redirect_uri: flow.client.redirect_uris[0],
+      resource: RESOURCE,
+      ...auth.body,
+      ...extra,
+    },
+    auth.headers,
+  );
 }
 
 export function refresh(client: RegisteredClient, refreshToken: string, extra: Record<string, string | undefined> = {}): Promise<Response> {

@@ -6,7 +6,6 @@ import { protectedResourceMetadata, requireMcpAuth, type McpAuthEnv, type Requir
 import { bearerChallenge, readBearerCredentials } from '../../src/middleware/challenge.js';
 import { createTokenVerifier } from '../../src/verify/index.js';
 
-
 let jwks: { keys: JWK[] };
 let app: Hono<McpAuthEnv>;
 
@@ -29,12 +28,16 @@ beforeAll(async () => {
   const base: RequireMcpAuthOptions = { issuer: ISSUER, audience: RESOURCE, keys: jwks, now };
 
   app = new Hono<McpAuthEnv>();
-  app.on(['GET', 'OPTIONS'], '/.well-known/oauth-protected-resource/mcp', protectedResourceMetadata({
-    resource: RESOURCE,
-    authorizationServers: [ISSUER],
-    scopesSupported: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'],
-    resourceName: 'Test MCP',
-  }));
+  app.on(
+    ['GET', 'OPTIONS'],
+    '/.well-known/oauth-protected-resource/mcp',
+    protectedResourceMetadata({
+      resource: RESOURCE,
+      authorizationServers: [ISSUER],
+      scopesSupported: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'],
+      resourceName: 'Test MCP',
+    }),
+  );
   app.use('/mcp', requireMcpAuth({ ...base, scopes: ['mcp:tools:read'] }));
   app.post('/mcp', (c) => {
     const grant = c.get('mcpGrant');
@@ -42,24 +45,33 @@ beforeAll(async () => {
   });
   app.use('/admin', requireMcpAuth({ ...base, scopes: ['mcp:tools:read', 'mcp:admin', 'offline_access'] }));
   app.post('/admin', (c) => c.text('admin ok'));
-  app.use('/hier', requireMcpAuth({
-    ...base,
-    scopes: ['mcp:tools:read'],
-    scopeHierarchy: { 'mcp:admin': ['mcp:tools:write'], 'mcp:tools:write': ['mcp:tools:read'] },
-  }));
+  app.use(
+    '/hier',
+    requireMcpAuth({
+      ...base,
+      scopes: ['mcp:tools:read'],
+      scopeHierarchy: { 'mcp:admin': ['mcp:tools:write'], 'mcp:tools:write': ['mcp:tools:read'] },
+    }),
+  );
   app.post('/hier', (c) => c.text('hier ok'));
   app.use('/revoked', requireMcpAuth({ ...base, scopes: ['mcp:tools:read'], checkRevocation: async () => true }));
   app.post('/revoked', (c) => c.text('unreachable'));
-  app.use('/keys-down', requireMcpAuth({
-    issuer: ISSUER,
-    audience: RESOURCE,
-    now,
-    fetch: (async () => new Response('maintenance', { status: 503 })) as typeof fetch,
-  }));
+  app.use(
+    '/keys-down',
+    requireMcpAuth({
+      issuer: ISSUER,
+      audience: RESOURCE,
+      now,
+      fetch: (async () => new Response('maintenance', { status: 503 })) as typeof fetch,
+    }),
+  );
   app.post('/keys-down', (c) => c.text('unreachable'));
   app.use('/introspection-down', requireMcpAuth({ ...base, checkRevocation: async () => Promise.reject(new Error('down')) }));
   app.post('/introspection-down', (c) => c.text('unreachable'));
-  app.use('/prebuilt', requireMcpAuth({ verifier: createTokenVerifier({ ...base, issuer: ISSUER }), resourceMetadataUrl: 'https://mcp.example.com/.well-known/custom' }));
+  app.use(
+    '/prebuilt',
+    requireMcpAuth({ verifier: createTokenVerifier({ ...base, issuer: ISSUER }), resourceMetadataUrl: 'https://mcp.example.com/.well-known/custom' }),
+  );
   app.post('/prebuilt', (c) => c.text(c.get('mcpGrant').jti));
   app.use('/open', requireMcpAuth(base));
   app.post('/open', (c) => c.text('open ok'));
@@ -267,7 +279,13 @@ describe('protectedResourceMetadata (Hono)', () => {
 
 describe('challenge helpers', () => {
   it('RFC 7230 §3.2.6: auth-param values are quoted-strings with \\ and " escaped', () => {
-    expect(bearerChallenge([['error_description', 'say "hi" \\ bye'], ['scope', undefined], ['realm', '']])).toBe('Bearer error_description="say \\"hi\\" \\\\ bye"');
+    expect(
+      bearerChallenge([
+        ['error_description', 'say "hi" \\ bye'],
+        ['scope', undefined],
+        ['realm', ''],
+      ]),
+    ).toBe('Bearer error_description="say \\"hi\\" \\\\ bye"');
     expect(bearerChallenge([['error_description', 'line\r\nbreak']])).toBe('Bearer error_description="line  break"');
   });
 

@@ -56,7 +56,15 @@ function post(app: IssuerApp, path: string, values: Record<string, string>): Pro
 /** Authorization request, consent and approval at `app`; returns the code and its verifier. */
 async function codeAt(app: IssuerApp, clientId = SHARED.client_id): Promise<{ code: string; verifier: string }> {
   const { verifier, challenge } = await pkce();
-  const query = form({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: challenge, code_challenge_method: 'S256', state: 's', resource: app.resource });
+  const query = form({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: REDIRECT,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: 's',
+    resource: app.resource,
+  });
   const { request, cookie } = await consentForm(await app.fetch(`/authorize?${query}`));
   const res = await app.fetch('/authorize', {
     method: 'POST',
@@ -70,7 +78,13 @@ async function codeAt(app: IssuerApp, clientId = SHARED.client_id): Promise<{ co
 }
 
 function redeem(app: IssuerApp, flow: { code: string; verifier: string }): Promise<Response> {
-  return post(app, '/token', { grant_type: 'authorization_code', code: flow.code, code_verifier: flow.verifier, redirect_uri: REDIRECT, client_id: SHARED.client_id });
+  return post(app, '/token', {
+    grant_type: 'authorization_code',
+    code: flow.code,
+    code_verifier: flow.verifier,
+    redirect_uri: REDIRECT,
+    client_id: SHARED.client_id,
+  });
 }
 
 async function tokensAt(app: IssuerApp): Promise<{ access_token: string; refresh_token: string }> {
@@ -100,7 +114,14 @@ describe('Two issuers in one worker share no state (namespaced storage)', () => 
     // Known where it was registered: the consent page.
     await codeAt(A, client_id);
     // Unknown at the other issuer: never a consent form, never a redirect.
-    const query = form({ response_type: 'code', client_id, redirect_uri: REDIRECT, code_challenge: (await pkce()).challenge, code_challenge_method: 'S256', resource: B.resource });
+    const query = form({
+      response_type: 'code',
+      client_id,
+      redirect_uri: REDIRECT,
+      code_challenge: (await pkce()).challenge,
+      code_challenge_method: 'S256',
+      resource: B.resource,
+    });
     const page = await B.fetch(`/authorize?${query}`);
     expect(page.status).toBe(400);
     expect(page.headers.get('Location')).toBeNull();
@@ -117,7 +138,11 @@ describe('Two issuers in one worker share no state (namespaced storage)', () => 
 
   it('RFC 6749 §6, RFC 7009 §2.1: a refresh token of one issuer is invalid at another, which can neither refresh nor revoke it', async () => {
     const tokens = await tokensAt(A);
-    await expectOAuthError(await post(B, '/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: SHARED.client_id }), 400, 'invalid_grant');
+    await expectOAuthError(
+      await post(B, '/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: SHARED.client_id }),
+      400,
+      'invalid_grant',
+    );
     expect(await (await post(B, '/introspect', { token: tokens.refresh_token, client_id: SHARED.client_id })).json()).toEqual({ active: false });
     expect((await post(B, '/revoke', { token: tokens.refresh_token, client_id: SHARED.client_id })).status).toBe(200);
     // Still alive at its own issuer.

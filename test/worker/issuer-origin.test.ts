@@ -22,7 +22,14 @@ const ENDPOINTS: [string, string, RequestInit][] = [
   ['GET', '/.well-known/oauth-protected-resource', {}],
   ['GET', '/.well-known/oauth-protected-resource/mcp', {}],
   ['GET', '/.well-known/jwks.json', {}],
-  ['POST', '/register', { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9999/callback'], token_endpoint_auth_method: 'none' }) }],
+  [
+    'POST',
+    '/register',
+    {
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9999/callback'], token_endpoint_auth_method: 'none' }),
+    },
+  ],
   ['POST', '/token', { headers: FORM, body: 'grant_type=authorization_code&code=x' }],
   ['GET', '/token', {}],
   ['OPTIONS', '/token', { headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'POST' } }],
@@ -89,7 +96,14 @@ describe('RFC 9110 §15.5.20: a request for another origin is misdirected (421),
 
   it('RFC 9110 §15.5.20: a path issuer checks the origin on every endpoint and leaves the host app routes alone', async () => {
     const tenant = 'https://auth.example.com/tenant-a';
-    const auth = createMcpAuth({ issuer: tenant, resources: [`${tenant}/mcp`], scopes: ['read'], principal: customPrincipal(() => ({ id: 'erin' })), rateLimits: { enabled: false }, log: false });
+    const auth = createMcpAuth({
+      issuer: tenant,
+      resources: [`${tenant}/mcp`],
+      scopes: ['read'],
+      principal: customPrincipal(() => ({ id: 'erin' })),
+      rateLimits: { enabled: false },
+      log: false,
+    });
     const host = new Hono();
     host.route('/', auth.app);
     host.get('/hello', (c) => c.text('hello from the host'));
@@ -132,7 +146,11 @@ describe('development sign-in only on the issuer loopback origin', () => {
     const page = await callAt(`${publicOrigin}${url}`);
     expect(page.status).toBe(421);
     expect(await page.text()).not.toContain('name="username"');
-    const posted = await callAt(`${publicOrigin}/authorize`, { method: 'POST', headers: { ...FORM, Cookie: cookie, Origin: publicOrigin }, body: form({ request, action: 'approve', username: 'mallory' }) });
+    const posted = await callAt(`${publicOrigin}/authorize`, {
+      method: 'POST',
+      headers: { ...FORM, Cookie: cookie, Origin: publicOrigin },
+      body: form({ request, action: 'approve', username: 'mallory' }),
+    });
     expect(posted.status).toBe(421);
     expect(posted.headers.get('Location')).toBeNull();
   });
@@ -146,10 +164,21 @@ describe('development sign-in only on the issuer loopback origin', () => {
 
   it('developmentSignIn({ force: true }) on a public issuer works only at the issuer origin', async () => {
     const issuer = 'https://auth.example.com';
-    const auth = createMcpAuth({ issuer, resources: [`${issuer}/mcp`], scopes: ['mcp:tools:read'], principal: developmentSignIn({ force: true }), rateLimits: { enabled: false }, log: false });
+    const auth = createMcpAuth({
+      issuer,
+      resources: [`${issuer}/mcp`],
+      scopes: ['mcp:tools:read'],
+      principal: developmentSignIn({ force: true }),
+      rateLimits: { enabled: false },
+      log: false,
+    });
     // Clients belong to their issuer: register at this one.
     const registered = await auth.app.fetch(
-      new Request(`${issuer}/register`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'none' }) }),
+      new Request(`${issuer}/register`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'none' }),
+      }),
       env,
     );
     expect(registered.status).toBe(201);

@@ -71,7 +71,11 @@ describe('POST /introspect (RFC 7662)', () => {
 
   it('AS-16: a JSON body is accepted as well as a form', async () => {
     const { flow, tokens } = await tokensFor();
-    const res = await call('/introspect', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: tokens.access_token, client_id: flow.client.client_id }) });
+    const res = await call('/introspect', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: tokens.access_token, client_id: flow.client.client_id }),
+    });
     expect(((await res.json()) as { active: boolean }).active).toBe(true);
   });
 
@@ -90,7 +94,11 @@ describe('POST /introspect (RFC 7662)', () => {
     });
     const host = new Hono().route('/', auth.app);
     const res = await host.fetch(
-      new Request('http://localhost:8787/introspect', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: basic(resourceServer.client_id, resourceServer.client_secret!) }, body: new URLSearchParams({ token: tokens.access_token }) }),
+      new Request('http://localhost:8787/introspect', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: basic(resourceServer.client_id, resourceServer.client_secret!) },
+        body: new URLSearchParams({ token: tokens.access_token }),
+      }),
       env,
     );
     expect(((await res.json()) as { active: boolean }).active).toBe(true);
@@ -149,7 +157,15 @@ describe('hooks and audit events', () => {
       ...overrides,
     });
     const host = new Hono().route('/', auth.app);
-    const fetchHost = (path: string, init: RequestInit = {}) => host.fetch(new Request(`http://localhost:8787${path}`, { redirect: 'manual', ...init, headers: { 'CF-Connecting-IP': `203.0.113.${events.length}`, ...(init.headers as Record<string, string>) } }), env);
+    const fetchHost = (path: string, init: RequestInit = {}) =>
+      host.fetch(
+        new Request(`http://localhost:8787${path}`, {
+          redirect: 'manual',
+          ...init,
+          headers: { 'CF-Connecting-IP': `203.0.113.${events.length}`, ...(init.headers as Record<string, string>) },
+        }),
+        env,
+      );
     return { events, fetchHost };
   }
 
@@ -171,7 +187,13 @@ describe('hooks and audit events', () => {
     expect(res.status).toBe(200);
     await new Promise((r) => setTimeout(r, 0));
     expect(issued).toHaveLength(1);
-    expect(issued[0]).toMatchObject({ type: 'token.issued', grantType: 'authorization_code', clientId: flow.client.client_id, sub: 'alice', scopes: ['mcp:tools:read'] });
+    expect(issued[0]).toMatchObject({
+      type: 'token.issued',
+      grantType: 'authorization_code',
+      clientId: flow.client.client_id,
+      sub: 'alice',
+      scopes: ['mcp:tools:read'],
+    });
     expect((issued[0] as { grantId: string }).grantId).toBeTruthy();
     expect((issued[0] as { jti: string }).jti).toBeTruthy();
   });

@@ -13,27 +13,40 @@ import { ISSUER, RESOURCE, tokensFor } from './helpers';
  */
 const APP_ORIGIN = 'https://app.example';
 const OTHER_ORIGIN = 'https://evil.example';
-const PREFLIGHT = { Origin: APP_ORIGIN, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type,mcp-session-id,mcp-protocol-version' };
+const PREFLIGHT = {
+  Origin: APP_ORIGIN,
+  'Access-Control-Request-Method': 'POST',
+  'Access-Control-Request-Headers': 'authorization,content-type,mcp-session-id,mcp-protocol-version',
+};
 
 /** Bindings that fail the test on any use: a preflight must not touch storage. */
 function untouchableEnv(): { env: Record<string, unknown>; reads: string[] } {
   const reads: string[] = [];
-  const proxy = new Proxy({}, {
-    get(_, name) {
-      reads.push(String(name));
-      throw new Error(`binding ${String(name)} read`);
+  const proxy = new Proxy(
+    {},
+    {
+      get(_, name) {
+        reads.push(String(name));
+        throw new Error(`binding ${String(name)} read`);
+      },
+      has(_, name) {
+        reads.push(String(name));
+        return false;
+      },
     },
-    has(_, name) {
-      reads.push(String(name));
-      return false;
-    },
-  });
+  );
   return { env: proxy, reads };
 }
 
 /** protect() on /mcp as a host mounts it, with mcpCors before it unless `cors` is false. */
 function host(options: { cors?: McpCorsOptions | false; scopes?: string[] } = {}) {
-  const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'], rateLimits: { enabled: false }, log: false });
+  const auth = createMcpAuth({
+    issuer: ISSUER,
+    resources: [RESOURCE],
+    scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'],
+    rateLimits: { enabled: false },
+    log: false,
+  });
   const handled: string[] = [];
   const app = new Hono();
   if (options.cors !== false) app.use('/mcp', mcpCors(options.cors ?? { origins: [APP_ORIGIN] }));
@@ -46,7 +59,11 @@ function host(options: { cors?: McpCorsOptions | false; scopes?: string[] } = {}
   return { request, handled };
 }
 
-const list = (value: string | null) => (value ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+const list = (value: string | null) =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
 
 describe('CORS preflight through protect() (Fetch §3.2.2)', () => {
   it('a preflight gets 204 with the MCP headers and methods allowed, without a token and without reading storage', async () => {
@@ -55,7 +72,15 @@ describe('CORS preflight through protect() (Fetch §3.2.2)', () => {
     const res = await request('OPTIONS', PREFLIGHT, bindings.env);
     expect(res.status).toBe(204);
     expect(res.headers.get('Access-Control-Allow-Origin')).toBe(APP_ORIGIN);
-    expect(list(res.headers.get('Access-Control-Allow-Headers'))).toEqual(['authorization', 'content-type', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id', 'mcp-method', 'mcp-name']);
+    expect(list(res.headers.get('Access-Control-Allow-Headers'))).toEqual([
+      'authorization',
+      'content-type',
+      'mcp-session-id',
+      'mcp-protocol-version',
+      'last-event-id',
+      'mcp-method',
+      'mcp-name',
+    ]);
     expect(list(res.headers.get('Access-Control-Allow-Methods'))).toEqual(['get', 'post', 'delete', 'options']);
     expect(res.headers.get('Access-Control-Allow-Credentials')).toBeNull();
     expect(list(res.headers.get('Vary'))).toContain('origin');
@@ -79,7 +104,17 @@ describe('CORS preflight through protect() (Fetch §3.2.2)', () => {
     let verified = 0;
     let handled = 0;
     const app = new Hono();
-    app.all('/mcp', requireMcpAuth({ audience: RESOURCE, verifier: async () => { verified++; throw new Error('verifier called'); } }), (c) => (handled++, c.text(`handler ${c.req.method}`)));
+    app.all(
+      '/mcp',
+      requireMcpAuth({
+        audience: RESOURCE,
+        verifier: async () => {
+          verified++;
+          throw new Error('verifier called');
+        },
+      }),
+      (c) => (handled++, c.text(`handler ${c.req.method}`)),
+    );
     const res = await app.fetch(new Request(RESOURCE, { method: 'OPTIONS', headers: { ...PREFLIGHT, Authorization: 'Bearer abc' } }));
     expect(res.status).toBe(204);
     expect(res.headers.get('WWW-Authenticate')).toBeNull();
@@ -179,7 +214,10 @@ describe('mcpCors options, checked up front', () => {
 
   it('extra headers are added once, invalid names refused, maxAgeSeconds validated', () => {
     const policy = createCorsPolicy({ origins: [APP_ORIGIN], allowHeaders: ['X-Trace', 'authorization'], exposeHeaders: ['X-Request-Id'], maxAgeSeconds: 60 });
-    expect(policy(APP_ORIGIN, true)).toMatchObject({ 'Access-Control-Allow-Headers': 'Authorization, Content-Type, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Mcp-Method, Mcp-Name, X-Trace', 'Access-Control-Max-Age': '60' });
+    expect(policy(APP_ORIGIN, true)).toMatchObject({
+      'Access-Control-Allow-Headers': 'Authorization, Content-Type, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Mcp-Method, Mcp-Name, X-Trace',
+      'Access-Control-Max-Age': '60',
+    });
     expect(policy(APP_ORIGIN, false)).toMatchObject({ 'Access-Control-Expose-Headers': 'WWW-Authenticate, Mcp-Session-Id, X-Request-Id' });
     expect(() => createCorsPolicy({ origins: [APP_ORIGIN], allowHeaders: ['Bad Header'] })).toThrow(TypeError);
     expect(() => createCorsPolicy({ origins: [APP_ORIGIN], maxAgeSeconds: -1 })).toThrow(TypeError);

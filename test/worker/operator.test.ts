@@ -32,19 +32,36 @@ let issuerPort = 8900;
 function operatorApp(extra: Partial<McpAuthOptions> = {}) {
   const issuer = `http://localhost:${(issuerPort += 1)}`;
   const resource = `${issuer}/mcp`;
-  const auth: McpAuth = createMcpAuth({ issuer, resources: [resource], scopes: ['mcp'], clients: [CONFIGURED], rateLimits: { enabled: false }, log: false, operator: { secret: SECRET }, ...extra });
+  const auth: McpAuth = createMcpAuth({
+    issuer,
+    resources: [resource],
+    scopes: ['mcp'],
+    clients: [CONFIGURED],
+    rateLimits: { enabled: false },
+    log: false,
+    operator: { secret: SECRET },
+    ...extra,
+  });
   const host = new Hono().route('/', auth.app);
   host.get('/mcp', auth.protect({ revocationCheckSeconds: 0 }), (c) => c.json({ sub: c.get('mcpGrant').sub }));
   const request = (path: string, init: RequestInit = {}) => host.fetch(new Request(new URL(path, issuer), { redirect: 'manual', ...init }), env);
   const operator = (path: string, init: RequestInit = {}, secret = SECRET) =>
-    request(`/operator${path}`, { ...init, headers: { Authorization: `Bearer ${secret}`, ...(init.body ? { 'Content-Type': 'application/json' } : {}), ...(init.headers as Record<string, string>) } });
+    request(`/operator${path}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${secret}`, ...(init.body ? { 'Content-Type': 'application/json' } : {}), ...(init.headers as Record<string, string>) },
+    });
   const post = (path: string, values: Record<string, string>) =>
     request(path, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form(values) });
   const register = async (name: string, method = 'none') => {
     const res = await request('/register', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: method, grant_types: ['authorization_code', 'refresh_token'], client_name: name }),
+      body: JSON.stringify({
+        redirect_uris: [REDIRECT],
+        token_endpoint_auth_method: method,
+        grant_types: ['authorization_code', 'refresh_token'],
+        client_name: name,
+      }),
     });
     expect(res.status, await res.clone().text()).toBe(201);
     return (await res.json()) as { client_id: string; client_secret?: string };
@@ -52,7 +69,15 @@ function operatorApp(extra: Partial<McpAuthOptions> = {}) {
   /** Sign-in as `username` through the development sign-in, up to the code. */
   const codeFor = async (clientId: string, username: string) => {
     const { verifier, challenge } = await pkce();
-    const query = form({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: challenge, code_challenge_method: 'S256', state: 's', resource });
+    const query = form({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state: 's',
+      resource,
+    });
     const page = await request(`/authorize?${query}`);
     // A known principal in Grantex's sandbox: no consent page, the code comes back at once.
     if (page.status === 303) return { code: new URL(page.headers.get('Location')!).searchParams.get('code')!, verifier };
@@ -118,7 +143,9 @@ describe('operator API: existence and authentication', () => {
   });
 
   it('an operator secret shorter than 32 characters is refused at construction', () => {
-    expect(() => createMcpAuth({ issuer: 'http://localhost:8898', resources: ['http://localhost:8898/mcp'], scopes: ['mcp'], operator: { secret: 'short' } })).toThrow(/operator\.secret must be 32 to 512 characters/);
+    expect(() =>
+      createMcpAuth({ issuer: 'http://localhost:8898', resources: ['http://localhost:8898/mcp'], scopes: ['mcp'], operator: { secret: 'short' } }),
+    ).toThrow(/operator\.secret must be 32 to 512 characters/);
   });
 
   it('answers no-store JSON, refuses other methods (405) and bounds its input', async () => {
@@ -130,8 +157,16 @@ describe('operator API: existence and authentication', () => {
     expect((await app.operator('/clients', { method: 'POST', body: '{}' })).status).toBe(405);
     expect((await app.operator('/keys/rotate')).status).toBe(405);
     await expectError(await app.operator('/grants/revoke', { method: 'POST', body: JSON.stringify({ sub: 'x'.repeat(1025) }) }), 400, 'invalid_request');
-    await expectError(await app.operator('/grants/revoke', { method: 'POST', body: JSON.stringify({ sub: 'a' }), headers: { 'Content-Type': 'text/plain' } }), 400, 'invalid_request');
-    await expectError(await app.operator('/grants/revoke', { method: 'POST', body: JSON.stringify({ sub: 'a', pad: 'x'.repeat(20_000) }) }), 413, 'invalid_request');
+    await expectError(
+      await app.operator('/grants/revoke', { method: 'POST', body: JSON.stringify({ sub: 'a' }), headers: { 'Content-Type': 'text/plain' } }),
+      400,
+      'invalid_request',
+    );
+    await expectError(
+      await app.operator('/grants/revoke', { method: 'POST', body: JSON.stringify({ sub: 'a', pad: 'x'.repeat(20_000) }) }),
+      413,
+      'invalid_request',
+    );
     await expectError(await app.operator('/clients?limit=0'), 400, 'invalid_request');
     await expectError(await app.operator('/clients?limit=101'), 400, 'invalid_request');
     expect(() => clientPageRequest(new URLSearchParams('limit=1e2'))).toThrow(OAuthError);
@@ -221,7 +256,10 @@ describe("operator API: revoke a user's grants", () => {
     expect((await mcp(bob.access_token)).status).toBe(200);
     expect((await app.refresh(client.client_id, bob.refresh_token)).status).toBe(200);
     // Done: the index is empty, a second call revokes nothing.
-    expect(await (await app.operator('/grants/revoke', { method: 'POST', body: JSON.stringify({ sub: 'alice' }) })).json()).toEqual({ sub: 'alice', revoked: 0 });
+    expect(await (await app.operator('/grants/revoke', { method: 'POST', body: JSON.stringify({ sub: 'alice' }) })).json()).toEqual({
+      sub: 'alice',
+      revoked: 0,
+    });
   });
 
   it('the user index pages by grant id and keeps a fresh id whose grant is not found yet (it may be being created)', async () => {
@@ -260,7 +298,8 @@ describe("operator API: revoke a user's grants", () => {
 });
 
 describe('operator API: rotate the signing key', () => {
-  const jwksKids = async (app: ReturnType<typeof operatorApp>) => ((await (await app.request('/.well-known/jwks.json')).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+  const jwksKids = async (app: ReturnType<typeof operatorApp>) =>
+    ((await (await app.request('/.well-known/jwks.json')).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
 
   it('promotes the published next key only once every JWKS cache has seen it (409 with Retry-After before; force overrides)', async () => {
     let now = 1_800_000_000;
@@ -280,7 +319,11 @@ describe('operator API: rotate the signing key', () => {
     expect(res.status).toBe(200);
     const rotated = (await res.json()) as { current: string; next: string; published: { kid: string; status: string }[] };
     expect(rotated.current).toBe(published); // the key every verifier already had
-    expect(rotated.published.map((k) => [k.kid, k.status])).toEqual([[oldCurrent, 'retired'], [published, 'current'], [rotated.next, 'next']]);
+    expect(rotated.published.map((k) => [k.kid, k.status])).toEqual([
+      [oldCurrent, 'retired'],
+      [published, 'current'],
+      [rotated.next, 'next'],
+    ]);
     // New tokens are signed with the promoted key at once; the old token still verifies.
     const after = await app.tokensFor(client.client_id, 'erin');
     expect(decodeProtectedHeader(after.access_token).kid).toBe(published);
@@ -292,7 +335,7 @@ describe('operator API: rotate the signing key', () => {
   });
 
   it('a key from SIGNING_PRIVATE_JWK (signing.privateJwk) is not rotated here (409)', async () => {
-    const { privateKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']) as CryptoKeyPair;
+    const { privateKey } = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
     const jwk = (await crypto.subtle.exportKey('jwk', privateKey)) as JsonWebKey;
     const app = operatorApp({ signing: { privateJwk: jwk } });
     await expectError(await app.operator('/keys/rotate', { method: 'POST', body: JSON.stringify({ force: true }) }), 409, 'invalid_request');

@@ -30,20 +30,64 @@ describe('resolveOptions: construction errors say what to fix', () => {
     ['RFC 6749 §3.3: a scope token with a space', { scopes: ['read write'] }, /scope "read write" is not a valid scope token/],
     ['RFC 6749 §3.3: a scope token with a double quote', { scopes: ['re"ad'] }, /not a valid scope token/],
     ['RFC 6749 §3.3: a default scope that is not in scopes', { defaultScopes: ['admin'] }, /default scope "admin" is not in `scopes`/],
-    ['OAuth 2.1 §4.1.2 / AS-13: codeExpirationSeconds 601', { codeExpirationSeconds: 601 }, /codeExpirationSeconds must be a whole number of seconds between 1 and 600/],
+    [
+      'OAuth 2.1 §4.1.2 / AS-13: codeExpirationSeconds 601',
+      { codeExpirationSeconds: 601 },
+      /codeExpirationSeconds must be a whole number of seconds between 1 and 600/,
+    ],
     ['codeExpirationSeconds 0', { codeExpirationSeconds: 0 }, /codeExpirationSeconds/],
     ['a fractional accessTokenTtlSeconds', { accessTokenTtlSeconds: 1.5 }, /accessTokenTtlSeconds/],
     ['RFC 8707 §2: a resource with a fragment', { resources: ['https://mcp.example.com/mcp#x'] }, /must not have a fragment \(RFC 8707 §2\)/],
     ['RFC 8707 §2: a relative resource', { resources: ['/mcp'] }, /not an absolute URI/],
     ['RFC 8707: no resources', { resources: [] }, /`resources` must name at least one protected resource URI/],
     ['an unsupported signing algorithm', { signing: { algorithm: 'HS256' as 'ES256' } }, /signing\.algorithm "HS256" is not one of ES256, EdDSA, RS256/],
-    ['a signing.privateJwk without d (a public key)', { signing: { privateJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' } } }, /must be a private key \(it has no "d"\)/],
+    [
+      'a signing.privateJwk without d (a public key)',
+      { signing: { privateJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' } } },
+      /must be a private key \(it has no "d"\)/,
+    ],
     ['a signing.privateJwk string that is not JSON', { signing: { privateJwk: '{not json' } }, /signing\.privateJwk is not valid JSON/],
-    ['a rate limit that is not a number', { rateLimits: { token: { limit: 'x' as unknown as number, windowSeconds: 60 } } }, /rateLimits\.token must be false or \{ limit, windowSeconds \}/],
+    [
+      'a rate limit that is not a number',
+      { rateLimits: { token: { limit: 'x' as unknown as number, windowSeconds: 60 } } },
+      /rateLimits\.token must be false or \{ limit, windowSeconds \}/,
+    ],
     ['a rate limit of 0', { rateLimits: { token: { limit: 0, windowSeconds: 60 } } }, /rateLimits\.token must be false/],
     ['a rate limit for an unknown endpoint', { rateLimits: { tokens: { limit: 1, windowSeconds: 60 } } as never }, /rateLimits\.tokens is not an endpoint/],
-    ['a configured client without redirect URIs', { clients: [{ client_id: 'c', redirect_uris: [], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], application_type: 'web', client_id_issued_at: 0 }] }, /client c has no redirect_uris/],
-    ['a configured confidential client without a secret hash', { clients: [{ client_id: 'c', redirect_uris: ['https://a.example/cb'], token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code'], response_types: ['code'], application_type: 'web', client_id_issued_at: 0 }] }, /has no client_secret_hash/],
+    [
+      'a configured client without redirect URIs',
+      {
+        clients: [
+          {
+            client_id: 'c',
+            redirect_uris: [],
+            token_endpoint_auth_method: 'none',
+            grant_types: ['authorization_code'],
+            response_types: ['code'],
+            application_type: 'web',
+            client_id_issued_at: 0,
+          },
+        ],
+      },
+      /client c has no redirect_uris/,
+    ],
+    [
+      'a configured confidential client without a secret hash',
+      {
+        clients: [
+          {
+            client_id: 'c',
+            redirect_uris: ['https://a.example/cb'],
+            token_endpoint_auth_method: 'client_secret_basic',
+            grant_types: ['authorization_code'],
+            response_types: ['code'],
+            application_type: 'web',
+            client_id_issued_at: 0,
+          },
+        ],
+      },
+      /has no client_secret_hash/,
+    ],
   ];
   for (const [what, overrides, message] of cases) {
     it(`rejects ${what}`, () => {
@@ -195,15 +239,50 @@ describe('grantexFromEnv (README "Use Grantex")', () => {
     expect(grantexFromEnv(base)).toBeUndefined();
   });
   it('needs GRANTEX_AGENT_ID, GRANTEX_DEVELOPER_ID and the GRANTEX_API_KEY secret', () => {
-    expect(() => grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev' })).toThrow(/GRANTEX_AGENT_ID, GRANTEX_DEVELOPER_ID and the GRANTEX_API_KEY/);
-    expect(() => grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev', GRANTEX_AGENT_ID: 'ag_1', GRANTEX_API_KEY: 'k'.repeat(32) })).toThrow(/GRANTEX_DEVELOPER_ID/);
+    expect(() => grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev' })).toThrow(
+      /GRANTEX_AGENT_ID, GRANTEX_DEVELOPER_ID and the GRANTEX_API_KEY/,
+    );
+    expect(() => grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev', GRANTEX_AGENT_ID: 'ag_1', GRANTEX_API_KEY: 'k'.repeat(32) })).toThrow(
+      /GRANTEX_DEVELOPER_ID/,
+    );
   });
   it('rejects an unknown GRANTEX_INTROSPECTION', () => {
-    expect(() => grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev', GRANTEX_AGENT_ID: 'ag_1', GRANTEX_DEVELOPER_ID: 'dev_1', GRANTEX_API_KEY: 'k'.repeat(32), GRANTEX_INTROSPECTION: 'maybe' })).toThrow(/jwks" or "online/);
+    expect(() =>
+      grantexFromEnv({
+        ...base,
+        GRANTEX_BASE_URL: 'https://api.grantex.dev',
+        GRANTEX_AGENT_ID: 'ag_1',
+        GRANTEX_DEVELOPER_ID: 'dev_1',
+        GRANTEX_API_KEY: 'k'.repeat(32),
+        GRANTEX_INTROSPECTION: 'maybe',
+      }),
+    ).toThrow(/jwks" or "online/);
   });
   it('builds the Grantex authority with its defaults', () => {
-    const authority = grantexFromEnv({ ...base, GRANTEX_BASE_URL: 'https://api.grantex.dev', GRANTEX_AGENT_ID: 'ag_1', GRANTEX_DEVELOPER_ID: 'dev_1', GRANTEX_API_KEY: 'k'.repeat(32), GRANTEX_AUDIT: 'on' })!;
-    expect(authority).toMatchObject({ kind: 'grantex', agentId: 'ag_1', agentDid: 'did:grantex:ag_1', developerId: 'dev_1', tokenIssuer: 'https://grantex.dev', grantLifetime: '24h', introspection: 'jwks', forwardAuditEvents: true });
-    expect(authority.verifierOptions(['https://mcp.example.com/mcp'])).toMatchObject({ profile: 'grantex', algorithms: ['RS256'], agent: 'did:grantex:ag_1', developer: 'dev_1', jwksUri: 'https://api.grantex.dev/.well-known/jwks.json' });
+    const authority = grantexFromEnv({
+      ...base,
+      GRANTEX_BASE_URL: 'https://api.grantex.dev',
+      GRANTEX_AGENT_ID: 'ag_1',
+      GRANTEX_DEVELOPER_ID: 'dev_1',
+      GRANTEX_API_KEY: 'k'.repeat(32),
+      GRANTEX_AUDIT: 'on',
+    })!;
+    expect(authority).toMatchObject({
+      kind: 'grantex',
+      agentId: 'ag_1',
+      agentDid: 'did:grantex:ag_1',
+      developerId: 'dev_1',
+      tokenIssuer: 'https://grantex.dev',
+      grantLifetime: '24h',
+      introspection: 'jwks',
+      forwardAuditEvents: true,
+    });
+    expect(authority.verifierOptions(['https://mcp.example.com/mcp'])).toMatchObject({
+      profile: 'grantex',
+      algorithms: ['RS256'],
+      agent: 'did:grantex:ag_1',
+      developer: 'dev_1',
+      jwksUri: 'https://api.grantex.dev/.well-known/jwks.json',
+    });
   });
 });

@@ -136,7 +136,14 @@ describe('a principal that redirects to a login page and resumes', () => {
     const token = await s.request('/token', {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: form({ grant_type: 'authorization_code', code, code_verifier: verifier, client_id: client.client_id, redirect_uri: CALLBACK, resource: 'http://localhost:8790/mcp' }),
+      body: form({
+        grant_type: 'authorization_code',
+        code,
+        code_verifier: verifier,
+        client_id: client.client_id,
+        redirect_uri: CALLBACK,
+        resource: 'http://localhost:8790/mcp',
+      }),
     });
     expect(token.status).toBe(200);
     expect(decodeJwt(((await token.json()) as { access_token: string }).access_token).sub).toBe('carol');
@@ -180,12 +187,29 @@ describe('a principal that redirects to a login page and resumes', () => {
     const altered = `${header}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
     await expectRefusalPage(await s.request(resumePath, { headers: { Cookie: `${name}=${altered}` } }), 400, 'expired or was tampered with');
     // A payload swapped for another client's request under the original MAC.
-    const other = btoa(JSON.stringify({ ...decodeJwt(jws), req: { ...(decodeJwt(jws).req as object), redirectUri: 'https://attacker.example/cb' } })).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
-    await expectRefusalPage(await s.request(resumePath, { headers: { Cookie: `${name}=${header}.${other}.${signature}` } }), 400, 'expired or was tampered with');
+    const other = btoa(JSON.stringify({ ...decodeJwt(jws), req: { ...(decodeJwt(jws).req as object), redirectUri: 'https://attacker.example/cb' } }))
+      .replace(/=+$/, '')
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_');
+    await expectRefusalPage(
+      await s.request(resumePath, { headers: { Cookie: `${name}=${header}.${other}.${signature}` } }),
+      400,
+      'expired or was tampered with',
+    );
 
     // A consent form's request (the same MAC keys and clock, another typ and audience) is not a pending sign-in.
-    const devAuth = createMcpAuth({ issuer: 'http://localhost:8790', resources: ['http://localhost:8790/mcp'], scopes: ['mcp:tools:read'], rateLimits: { enabled: false }, log: false, clock: () => START });
-    const page = await devAuth.app.fetch(new Request(new URL(s.authorizePath(client, (await pkce()).challenge), 'http://localhost:8790'), { redirect: 'manual' }), env);
+    const devAuth = createMcpAuth({
+      issuer: 'http://localhost:8790',
+      resources: ['http://localhost:8790/mcp'],
+      scopes: ['mcp:tools:read'],
+      rateLimits: { enabled: false },
+      log: false,
+      clock: () => START,
+    });
+    const page = await devAuth.app.fetch(
+      new Request(new URL(s.authorizePath(client, (await pkce()).challenge), 'http://localhost:8790'), { redirect: 'manual' }),
+      env,
+    );
     const consentRequest = /name="request" value="([^"]+)"/.exec(await page.text())![1]!;
     await expectRefusalPage(await s.request(resumePath, { headers: { Cookie: `${name}=${consentRequest}` } }), 400, 'expired or was tampered with');
   });
@@ -216,13 +240,20 @@ describe('a principal that redirects to a login page and resumes', () => {
       return {
         request: /name="request" value="([^"]+)"/.exec(html)![1]!,
         principal: /name="principal" value="([^"]+)"/.exec(html)![1]!,
-        cookie: page.headers.getSetCookie().find((c) => c.startsWith('mcp-auth-consent='))!.split(';')[0]!,
+        cookie: page.headers
+          .getSetCookie()
+          .find((c) => c.startsWith('mcp-auth-consent='))!
+          .split(';')[0]!,
       };
     };
     const alice = await consentOf('alice');
     const mallory = await consentOf('mallory');
     const post = (values: Record<string, string>, cookie: string) =>
-      s.request('/authorize', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie, Origin: 'http://localhost:8790' }, body: form({ ...values, action: 'approve' }) });
+      s.request('/authorize', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie, Origin: 'http://localhost:8790' },
+        body: form({ ...values, action: 'approve' }),
+      });
     // Mallory's form with Alice's signed-in user: bound to another form.
     await expectRefusalPage(await post({ request: mallory.request, principal: alice.principal }, mallory.cookie), 400, 'expired or was tampered with');
     await expectRefusalPage(await post({ request: alice.request, principal: `${alice.principal}x` }, alice.cookie), 400, 'expired or was tampered with');
@@ -263,7 +294,13 @@ describe('a principal that redirects to a login page and resumes', () => {
   });
 
   it('the resume route exists only for a resolver that resumes', async () => {
-    const auth = createMcpAuth({ issuer: 'http://localhost:8790', resources: ['http://localhost:8790/mcp'], scopes: ['mcp:tools:read'], rateLimits: { enabled: false }, log: false });
+    const auth = createMcpAuth({
+      issuer: 'http://localhost:8790',
+      resources: ['http://localhost:8790/mcp'],
+      scopes: ['mcp:tools:read'],
+      rateLimits: { enabled: false },
+      log: false,
+    });
     expect((await auth.app.fetch(new Request('http://localhost:8790/authorize/resume'), env)).status).toBe(404);
   });
 });

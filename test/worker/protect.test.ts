@@ -10,7 +10,13 @@ import { ISSUER, RESOURCE, clientAuth, postForm, tokensFor } from './helpers';
  * signing keys, so tokens issued by the worker are this app's own.
  */
 function host(routes: Record<string, ProtectOptions>) {
-  const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'], rateLimits: { enabled: false }, log: false });
+  const auth = createMcpAuth({
+    issuer: ISSUER,
+    resources: [RESOURCE],
+    scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'],
+    rateLimits: { enabled: false },
+    log: false,
+  });
   const grants: Record<string, McpGrant[]> = {};
   const app = new Hono();
   for (const [path, options] of Object.entries(routes)) {

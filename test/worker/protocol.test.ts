@@ -59,7 +59,14 @@ describe('matchRedirectUri: exact match, loopback port may vary (AS-6, RFC 8252 
 });
 
 describe('checkRedirectUriSyntax (AS-6, OAuth 2.1 §2.3.1, RFC 8252 §7.3)', () => {
-  const accepted = ['https://app.example.com/cb', 'https://app.example.com/cb?x=1', 'http://localhost/cb', 'http://127.0.0.1:8080/cb', 'http://[::1]:8080/cb', 'https://localhost:8443/cb'];
+  const accepted = [
+    'https://app.example.com/cb',
+    'https://app.example.com/cb?x=1',
+    'http://localhost/cb',
+    'http://127.0.0.1:8080/cb',
+    'http://[::1]:8080/cb',
+    'https://localhost:8443/cb',
+  ];
   for (const uri of accepted) {
     it(`accepts ${uri}`, () => {
       expect(checkRedirectUriSyntax(uri)).toBe(uri);
@@ -283,7 +290,11 @@ describe('extractClientCredentials (AS-12, RFC 6749 §2.3)', () => {
   });
 
   it('RFC 6749 §2.3.1: client_id and client_secret in the body → client_secret_post', () => {
-    expect(extractClientCredentials(undefined, form({ client_id: 'c', client_secret: 's' }))).toEqual({ method: 'client_secret_post', clientId: 'c', secret: 's' });
+    expect(extractClientCredentials(undefined, form({ client_id: 'c', client_secret: 's' }))).toEqual({
+      method: 'client_secret_post',
+      clientId: 'c',
+      secret: 's',
+    });
   });
 
   it('OAuth 2.1 §2.4: only client_id in the body → none (public client)', () => {
@@ -338,8 +349,20 @@ describe('decideCodeRedemption (AS-5, AS-8, AS-12, AS-13; OAuth 2.1 §4.1.3)', (
     ['AS-13: a replay is detected even after expiry', grantRecord({ code_redeemed_at: NOW + 5 }), { now: NOW + 10_000 }, 'replay'],
     ['AS-13: an expired code (now = code_expires_at) → invalid_grant', grantRecord(), { now: NOW + 600 }, 'reject', 'invalid_grant'],
     ['AS-12: a different redirect_uri → invalid_grant', grantRecord(), { redirectUri: 'http://127.0.0.1:9999/other' }, 'reject', 'invalid_grant'],
-    ['AS-12: the same redirect_uri with another loopback port → invalid_grant (must equal the authorization request)', grantRecord(), { redirectUri: 'http://127.0.0.1:1234/callback' }, 'reject', 'invalid_grant'],
-    ['AS-5 / RFC 7636 §4.6: a verifier that does not match the challenge → invalid_grant', grantRecord(), { verifierChallenge: 'X'.repeat(43) }, 'reject', 'invalid_grant'],
+    [
+      'AS-12: the same redirect_uri with another loopback port → invalid_grant (must equal the authorization request)',
+      grantRecord(),
+      { redirectUri: 'http://127.0.0.1:1234/callback' },
+      'reject',
+      'invalid_grant',
+    ],
+    [
+      'AS-5 / RFC 7636 §4.6: a verifier that does not match the challenge → invalid_grant',
+      grantRecord(),
+      { verifierChallenge: 'X'.repeat(43) },
+      'reject',
+      'invalid_grant',
+    ],
     ['AS-8 / RFC 8707 §2.2: another resource → invalid_target', grantRecord(), { resource: 'https://other.example.com/mcp' }, 'reject', 'invalid_target'],
   ];
   for (const [what, record, overrides, outcome, error] of cases) {

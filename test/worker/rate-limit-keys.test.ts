@@ -70,7 +70,9 @@ describe('clientAddressReader: where the client address comes from', () => {
     expect(read(plain({}))).toBeUndefined();
   });
   it('a function: whatever it returns, normalised', () => {
-    expect(clientAddressReader((r) => r.headers.get('X-Forwarded-For')?.split(',').at(-1)?.trim())(plain({ 'X-Forwarded-For': '203.0.113.9, 192.0.2.1' }))).toBe('192.0.2.1');
+    expect(
+      clientAddressReader((r) => r.headers.get('X-Forwarded-For')?.split(',').at(-1)?.trim())(plain({ 'X-Forwarded-For': '203.0.113.9, 192.0.2.1' })),
+    ).toBe('192.0.2.1');
     expect(clientAddressReader(() => undefined)(plain({}))).toBeUndefined();
   });
   it('CLIENT_ADDRESS is parsed: auto, cloudflare, header:NAME; anything else is refused at startup', () => {
@@ -85,7 +87,9 @@ describe('rate limits keyed on a real client address', () => {
   it('without a trustworthy address nobody shares one bucket: a caller cannot lock every user out of /authorize', async () => {
     const fetch = app({ rateLimits: { authorize: { limit: 2, windowSeconds: 60 } } });
     // Self-hosted: no request.cf, so the caller's own CF-Connecting-IP means nothing.
-    const results = await statuses(Array.from({ length: 6 }, (_, i) => fetch('/authorize?client_id=x', { headers: { 'CF-Connecting-IP': `192.0.2.${i % 2}` } })));
+    const results = await statuses(
+      Array.from({ length: 6 }, (_, i) => fetch('/authorize?client_id=x', { headers: { 'CF-Connecting-IP': `192.0.2.${i % 2}` } })),
+    );
     expect(results.filter((s) => s === 429)).toHaveLength(0);
     const anonymous = await statuses(Array.from({ length: 6 }, () => fetch('/authorize?client_id=x')));
     expect(anonymous.filter((s) => s === 429)).toHaveLength(0);
@@ -93,14 +97,17 @@ describe('rate limits keyed on a real client address', () => {
 
   it('auto trusts CF-Connecting-IP on requests that came through Cloudflare', async () => {
     const fetch = app({ rateLimits: { other: { limit: 2, windowSeconds: 60 } } });
-    const results = await statuses(Array.from({ length: 3 }, () => fetch('/.well-known/jwks.json', { headers: { 'CF-Connecting-IP': '192.0.2.80' }, cf: { colo: 'AMS' } })));
+    const results = await statuses(
+      Array.from({ length: 3 }, () => fetch('/.well-known/jwks.json', { headers: { 'CF-Connecting-IP': '192.0.2.80' }, cf: { colo: 'AMS' } })),
+    );
     expect(results.filter((s) => s === 429)).toHaveLength(1);
   });
 
   it('RFC 4291 §2.5.4: IPv6 callers are counted by /64, so rotating the interface identifier does not escape', async () => {
     const fetch = app({ clientAddress: 'cloudflare', rateLimits: { other: { limit: 2, windowSeconds: 60 } } });
     const results = [];
-    for (const suffix of ['1', '2', '3']) results.push((await fetch('/.well-known/jwks.json', { headers: { 'CF-Connecting-IP': `2001:db8:77:1::${suffix}` } })).status);
+    for (const suffix of ['1', '2', '3'])
+      results.push((await fetch('/.well-known/jwks.json', { headers: { 'CF-Connecting-IP': `2001:db8:77:1::${suffix}` } })).status);
     expect(results).toEqual([200, 200, 429]);
   });
 
@@ -129,7 +136,8 @@ describe('rate limits keyed on a real client address', () => {
     const fetch = app({ clientAddress: 'cloudflare', rateLimits: { token: { limit: 5, windowSeconds: 60, addressLimit: 3 } } });
     const headers = { 'CF-Connecting-IP': '192.0.2.92' };
     const results = [];
-    for (const id of ['a', 'b', 'c', 'd']) results.push((await fetch('/token', tokenPost({ grant_type: 'authorization_code', client_id: id }, headers))).status);
+    for (const id of ['a', 'b', 'c', 'd'])
+      results.push((await fetch('/token', tokenPost({ grant_type: 'authorization_code', client_id: id }, headers))).status);
     expect(results.slice(0, 3)).not.toContain(429);
     expect(results[3]).toBe(429);
     // A request that fails before it names a client still counts against the address.
@@ -160,7 +168,10 @@ describe('token endpoint logging', () => {
     const { verifier, challenge } = await pkce();
     const { request: consent, cookie } = await consentForm(await request(authorizeUrl(client, challenge)));
     const toGrantex = await post('/authorize', { request: consent, action: 'approve', username: 'alice' }, { Cookie: cookie, Origin: ISSUER });
-    const browser = toGrantex.headers.getSetCookie().find((c) => c.startsWith('mcp-auth-upstream='))!.split(';')[0]!;
+    const browser = toGrantex.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('mcp-auth-upstream='))!
+      .split(';')[0]!;
     const callback = await consentRedirect(fakeFetch, toGrantex.headers.get('Location')!);
     const back = await request(`${callback.pathname}${callback.search}`, { headers: { Cookie: browser } });
     const code = new URL(back.headers.get('Location')!).searchParams.get('code')!;

@@ -25,7 +25,10 @@ function limitedApp(rateLimits: Parameters<typeof createMcpAuth>[0]['rateLimits'
   const host = new Hono().route('/', auth.app);
   return {
     request: (path: string, init: RequestInit & { address: string }) =>
-      host.fetch(new Request(`http://localhost:8787${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), 'CF-Connecting-IP': init.address } }), env),
+      host.fetch(
+        new Request(`http://localhost:8787${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), 'CF-Connecting-IP': init.address } }),
+        env,
+      ),
     advance: (seconds: number) => void (now += seconds),
   };
 }
@@ -45,7 +48,14 @@ describe('rate limits', () => {
   it('N parallel requests against a limit L admit exactly L (counted atomically in the Durable Object)', async () => {
     const app = limitedApp({ token: { limit: 7, windowSeconds: 60 } });
     const results = await Promise.all(
-      Array.from({ length: 25 }, () => app.request('/token', { method: 'POST', address: '192.0.2.10', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'grant_type=x' })),
+      Array.from({ length: 25 }, () =>
+        app.request('/token', {
+          method: 'POST',
+          address: '192.0.2.10',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=x',
+        }),
+      ),
     );
     expect(results.filter((r) => r.status !== 429)).toHaveLength(7);
     expect(results.filter((r) => r.status === 429)).toHaveLength(18);
@@ -53,7 +63,8 @@ describe('rate limits', () => {
 
   it('the bucket is per endpoint and per client address', async () => {
     const app = limitedApp({ token: { limit: 1, windowSeconds: 60 }, revoke: { limit: 1, windowSeconds: 60 } });
-    const post = (path: string, address: string) => app.request(path, { method: 'POST', address, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: '' });
+    const post = (path: string, address: string) =>
+      app.request(path, { method: 'POST', address, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: '' });
     expect((await post('/token', '192.0.2.20')).status).not.toBe(429);
     expect((await post('/token', '192.0.2.20')).status).toBe(429);
     expect((await post('/token', '192.0.2.21')).status).not.toBe(429);
@@ -101,7 +112,9 @@ describe('rate limits', () => {
   });
 
   it('an unauthenticated flood at /token is limited before any client lookup', async () => {
-    const res = await Promise.all(Array.from({ length: 21 }, () => postForm('/token', { grant_type: 'authorization_code' }, { 'CF-Connecting-IP': '192.0.2.60' })));
+    const res = await Promise.all(
+      Array.from({ length: 21 }, () => postForm('/token', { grant_type: 'authorization_code' }, { 'CF-Connecting-IP': '192.0.2.60' })),
+    );
     expect(res.filter((r) => r.status === 429)).toHaveLength(1);
   });
 });

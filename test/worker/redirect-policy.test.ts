@@ -153,7 +153,9 @@ describe('RFC 3986 §3 / RFC 9700 §4.1.3: redirect policy matches what the brow
         if (!accepted(uri, recording)) continue;
         const target = new URL(uri);
         if (!isTrustedHost(target.hostname)) wrong.push(`${JSON.stringify(uri)} goes to ${target.hostname}`);
-        for (const text of seen) if (authorityInText(text) !== target.host) wrong.push(`${JSON.stringify(uri)}: the policy saw ${JSON.stringify(text)}, the browser goes to ${target.host}`);
+        for (const text of seen)
+          if (authorityInText(text) !== target.host)
+            wrong.push(`${JSON.stringify(uri)}: the policy saw ${JSON.stringify(text)}, the browser goes to ${target.host}`);
       }
       expect(wrong).toEqual([]);
     });
@@ -229,7 +231,7 @@ describe('RFC 3986 §2, §3, §6.2: a redirect URI is a valid URI written as the
     'http://localhost:6274/oauth/callback/debug',
     'http://[::1]:8080/cb',
     'http://localhost:3000',
-    "https://app.example.com/cb;v=1!$&()*+,=:@~",
+    'https://app.example.com/cb;v=1!$&()*+,=:@~',
   ];
   for (const uri of kept) it(`RFC 3986: keeps ${uri}`, () => expect(checkRedirectUriSyntax(uri)).toBe(uri));
 
@@ -248,14 +250,33 @@ describe('RFC 9700 §4.1.3: the redirect policy is applied everywhere a redirect
   const policy = { allowedRedirectUris: [SUBDOMAIN_PATTERN], scopes: ['mcp'] };
 
   it('RFC 7591 §2: POST /register refuses the backslash trick even though the raw string matches the pattern', async () => {
-    const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp'], allowedRedirectUris: [SUBDOMAIN_PATTERN], rateLimits: { enabled: false }, log: false });
-    await expectOAuthError(await postJson(auth.app, '/register', { redirect_uris: [BACKSLASH_TRICK], token_endpoint_auth_method: 'none' }), 400, 'invalid_redirect_uri');
+    const auth = createMcpAuth({
+      issuer: ISSUER,
+      resources: [RESOURCE],
+      scopes: ['mcp'],
+      allowedRedirectUris: [SUBDOMAIN_PATTERN],
+      rateLimits: { enabled: false },
+      log: false,
+    });
+    await expectOAuthError(
+      await postJson(auth.app, '/register', { redirect_uris: [BACKSLASH_TRICK], token_endpoint_auth_method: 'none' }),
+      400,
+      'invalid_redirect_uri',
+    );
     const ok = await postJson(auth.app, '/register', { redirect_uris: ['https://app.trusted.example/cb'], token_endpoint_auth_method: 'none' });
     expect(ok.status).toBe(201);
   });
 
   it('RFC 3986 §2: a configured client with a backslash redirect URI is refused at construction', () => {
-    const client: ClientRecord = { client_id: 'configured', client_id_issued_at: 0, redirect_uris: [BACKSLASH_TRICK], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], application_type: 'web' };
+    const client: ClientRecord = {
+      client_id: 'configured',
+      client_id_issued_at: 0,
+      redirect_uris: [BACKSLASH_TRICK],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      application_type: 'web',
+    };
     expect(() => resolveOptions({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp'], clients: [client] })).toThrow(/configured/);
   });
 
@@ -267,14 +288,33 @@ describe('RFC 9700 §4.1.3: the redirect policy is applied everywhere a redirect
   /** A store holding records written before this check existed. */
   function appWithStoredClient(record: ClientRecord, allowedRedirectUris?: (string | RegExp)[]) {
     const store: ClientStore = { get: async (id) => (id === record.client_id ? record : undefined), put: async () => {} };
-    return createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp'], clientStore: store, allowedRedirectUris, rateLimits: { enabled: false }, log: false });
+    return createMcpAuth({
+      issuer: ISSUER,
+      resources: [RESOURCE],
+      scopes: ['mcp'],
+      clientStore: store,
+      allowedRedirectUris,
+      rateLimits: { enabled: false },
+      log: false,
+    });
   }
-  const stored = (redirectUris: string[]): ClientRecord => ({ client_id: 'stored-client', client_id_issued_at: 0, redirect_uris: redirectUris, token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], application_type: 'web' });
+  const stored = (redirectUris: string[]): ClientRecord => ({
+    client_id: 'stored-client',
+    client_id_issued_at: 0,
+    redirect_uris: redirectUris,
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    application_type: 'web',
+  });
 
   it('RFC 9700 §4.1.3: /authorize never redirects to a stored backslash URI that the raw pattern matched (error page, no Location)', async () => {
     const auth = appWithStoredClient(stored([BACKSLASH_TRICK]), [SUBDOMAIN_PATTERN]);
     // No response_type: an error that is redirected once the client and redirect URI are trusted.
-    const res = await fetchApp(auth.app, `/authorize?${form({ client_id: 'stored-client', redirect_uri: BACKSLASH_TRICK, code_challenge: (await pkce()).challenge, code_challenge_method: 'S256' })}`);
+    const res = await fetchApp(
+      auth.app,
+      `/authorize?${form({ client_id: 'stored-client', redirect_uri: BACKSLASH_TRICK, code_challenge: (await pkce()).challenge, code_challenge_method: 'S256' })}`,
+    );
     expect(res.headers.get('Location')).toBeNull();
     expect(res.status).toBe(400);
   });

@@ -66,7 +66,10 @@ describe('RFC 7591 §3.2.1 successful registration (AS-11)', () => {
   });
 
   it('AS-11 (MCP 2026-07): application_type defaults to native when every redirect URI is loopback', async () => {
-    const client = await registered({ redirect_uris: ['http://127.0.0.1:3000/cb', 'http://localhost/cb', 'http://[::1]:8080/cb'], token_endpoint_auth_method: 'none' });
+    const client = await registered({
+      redirect_uris: ['http://127.0.0.1:3000/cb', 'http://localhost/cb', 'http://[::1]:8080/cb'],
+      token_endpoint_auth_method: 'none',
+    });
     expect(client.application_type).toBe('native');
   });
 
@@ -161,7 +164,8 @@ describe('RFC 7591 §3.2.2 registration errors (AS-6, AS-11)', () => {
 
   it('RFC 7591 §3.1: a non-JSON content type → 400, even with a valid JSON body', async () => {
     const body = JSON.stringify({ redirect_uris: [HTTPS_REDIRECT] });
-    for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'text/json']) await expectOAuthError(await register(body, type), 400, ['invalid_request', 'invalid_client_metadata']);
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'text/json'])
+      await expectOAuthError(await register(body, type), 400, ['invalid_request', 'invalid_client_metadata']);
     await expectOAuthError(await call('/register', { method: 'POST', body }), 400, ['invalid_request', 'invalid_client_metadata']);
   });
 
@@ -200,14 +204,26 @@ describe('registration policy options', () => {
   });
 
   it('allowedRedirectUris: any other redirect URI, even a valid https or loopback one, → 400 invalid_redirect_uri', async () => {
-    for (const uri of ['https://app.example.com/cb2', 'https://app.example.com/cb?x=1', 'https://other.example.com/cb', 'http://localhost:5173/cb', 'http://127.0.0.1:5173/cb/extra']) {
+    for (const uri of [
+      'https://app.example.com/cb2',
+      'https://app.example.com/cb?x=1',
+      'https://other.example.com/cb',
+      'http://localhost:5173/cb',
+      'http://127.0.0.1:5173/cb/extra',
+    ]) {
       const res = await postJson(auth.app, '/register', { redirect_uris: [uri], token_endpoint_auth_method: 'none' });
       await expectOAuthError(res, 400, 'invalid_redirect_uri');
     }
   });
 
   it('AS-11 / RFC 8414 §2: registration disabled by option → POST /register is 404 and metadata has no registration_endpoint', async () => {
-    const closed = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read'], registration: { enabled: false }, rateLimits: { enabled: false } });
+    const closed = createMcpAuth({
+      issuer: ISSUER,
+      resources: [RESOURCE],
+      scopes: ['mcp:tools:read'],
+      registration: { enabled: false },
+      rateLimits: { enabled: false },
+    });
     const res = await postJson(closed.app, '/register', { redirect_uris: [HTTPS_REDIRECT] });
     expect(res.status).toBe(404);
     const doc = (await (await fetchApp(closed.app, '/.well-known/oauth-authorization-server')).json()) as Record<string, unknown>;

@@ -9,7 +9,18 @@ import { resolveRequestedScopes, scopeCeiling } from '../../src/protocol/scope';
 import type { ClientRecord } from '../../src/storage/client-store';
 import { resolveOptions } from '../../src/options';
 import { optionsFromEnv } from '../../src/env';
-import { REDIRECT, authorizeUrl, codeFor, consentForm, exchangeCode, pkce, registerClient, tokensFor, type RegisteredClient, type TokenResponse } from './helpers';
+import {
+  REDIRECT,
+  authorizeUrl,
+  codeFor,
+  consentForm,
+  exchangeCode,
+  pkce,
+  registerClient,
+  tokensFor,
+  type RegisteredClient,
+  type TokenResponse,
+} from './helpers';
 import { fetchApp, postFormTo } from './foundation-helpers';
 import { NOW, grantRecord, redemptionInput } from './grant-fixture';
 
@@ -31,7 +42,12 @@ describe('resolveRequestedScopes: the registration narrows the defaults and boun
     ['RFC 7591 §2: a scope beyond the ceiling is invalid_scope', ['write'], { registered: 'read', ceiling: ['read'] }, 'invalid_scope'],
     ['RFC 7591 §2: offline_access beyond the ceiling is invalid_scope', ['read', 'offline_access'], { registered: 'read', ceiling: ['read'] }, 'invalid_scope'],
     ['RFC 6749 §3.3: no scope gives the defaults within the registered scope', [], { registered: 'read offline_access' }, ['read']],
-    ['RFC 6749 §3.3: no scope and no default within the registered scope gives nothing (then invalid_scope)', [], { registered: 'offline_access', ceiling: ['offline_access'] }, []],
+    [
+      'RFC 6749 §3.3: no scope and no default within the registered scope gives nothing (then invalid_scope)',
+      [],
+      { registered: 'offline_access', ceiling: ['offline_access'] },
+      [],
+    ],
     ['MCP step-up: a self-registered scope is no ceiling', ['read', 'write'], { registered: 'read' }, ['read', 'write']],
     ['RFC 7591 §2: an empty registered scope leaves the defaults whole', [], { registered: '' }, ['read', 'write']],
     ['RFC 6749 §3.3: no scope and no registration gives the defaults', [], {}, ['read', 'write']],
@@ -60,7 +76,10 @@ describe('decideRefresh: the current ceiling bounds a refresh (RFC 7591 §2, OAu
     expect(decideRefresh(redeemed, row, input({ scopeCeiling: ['read'] }))).toEqual({ outcome: 'issue', scopes: ['read'] });
   });
   it('RFC 7591 §2: a refresh may not ask for a granted scope beyond the current ceiling', () => {
-    expect(decideRefresh(redeemed, row, input({ scopeCeiling: ['read'], requestedScopes: ['write'] }))).toMatchObject({ outcome: 'reject', error: 'invalid_scope' });
+    expect(decideRefresh(redeemed, row, input({ scopeCeiling: ['read'], requestedScopes: ['write'] }))).toMatchObject({
+      outcome: 'reject',
+      error: 'invalid_scope',
+    });
   });
   it('RFC 7591 §2: nothing of the grant within the ceiling is invalid_scope', () => {
     expect(decideRefresh(redeemed, row, input({ scopeCeiling: ['offline_access'] }))).toMatchObject({ outcome: 'reject', error: 'invalid_scope' });
@@ -124,12 +143,23 @@ describe('/authorize and /token: the registered scope (RFC 7591 §2)', () => {
     const wide = app('mcp:tools:read mcp:tools:write');
     const { verifier, challenge } = await pkce();
     const { request, cookie } = await consentForm(await fetchApp(wide, authorizeUrl(asClient, challenge, { scope: 'mcp:tools:read mcp:tools:write' })));
-    const approved = await postFormTo(wide, '/authorize', { request, action: 'approve', username: 'alice' }, { Cookie: cookie, Origin: 'http://localhost:8787' });
+    const approved = await postFormTo(
+      wide,
+      '/authorize',
+      { request, action: 'approve', username: 'alice' },
+      { Cookie: cookie, Origin: 'http://localhost:8787' },
+    );
     const code = new URL(approved.headers.get('Location')!).searchParams.get('code')!;
-    const tokens = (await (await postFormTo(wide, '/token', { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: configured.client_id })).json()) as TokenResponse;
+    const tokens = (await (
+      await postFormTo(wide, '/token', { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: configured.client_id })
+    ).json()) as TokenResponse;
     expect(tokens.scope).toBe('mcp:tools:read mcp:tools:write');
     // The operator narrows the client's registration; its next refresh is narrowed with it.
-    const res = await postFormTo(app('mcp:tools:read'), '/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: configured.client_id });
+    const res = await postFormTo(app('mcp:tools:read'), '/token', {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token!,
+      client_id: configured.client_id,
+    });
     expect(res.status).toBe(200);
     expect(((await res.json()) as TokenResponse).scope).toBe('mcp:tools:read');
   });
@@ -182,12 +212,16 @@ describe('refreshTokens option: refresh tokens only for offline_access (MCP 2026
 
   it('the default (always) keeps issuing refresh tokens to clients registered for the refresh grant', async () => {
     const flow = await codeFor({ scope: 'mcp:tools:read' });
-    expect((((await (await exchangeCode(flow)).json()) as TokenResponse).refresh_token)).toBeTruthy();
+    expect(((await (await exchangeCode(flow)).json()) as TokenResponse).refresh_token).toBeTruthy();
   });
 
   it('refreshTokens is validated: offline_access needs offline_access in scopes; REFRESH_TOKENS is parsed', () => {
-    expect(() => resolveOptions({ issuer: 'http://localhost:8787', resources: ['http://localhost:8787/mcp'], scopes: ['mcp'], refreshTokens: 'offline_access' })).toThrow(/offline_access/);
-    expect(() => resolveOptions({ issuer: 'http://localhost:8787', resources: ['http://localhost:8787/mcp'], scopes: ['mcp'], refreshTokens: 'sometimes' as 'always' })).toThrow(/refreshTokens/);
+    expect(() =>
+      resolveOptions({ issuer: 'http://localhost:8787', resources: ['http://localhost:8787/mcp'], scopes: ['mcp'], refreshTokens: 'offline_access' }),
+    ).toThrow(/offline_access/);
+    expect(() =>
+      resolveOptions({ issuer: 'http://localhost:8787', resources: ['http://localhost:8787/mcp'], scopes: ['mcp'], refreshTokens: 'sometimes' as 'always' }),
+    ).toThrow(/refreshTokens/);
     expect(resolveOptions({ issuer: 'http://localhost:8787', resources: ['http://localhost:8787/mcp'], scopes: ['mcp'] }).refreshTokens).toBe('always');
     expect(optionsFromEnv({ ISSUER: 'http://localhost:8787', REFRESH_TOKENS: 'offline_access' }).refreshTokens).toBe('offline_access');
     expect(optionsFromEnv({ ISSUER: 'http://localhost:8787' }).refreshTokens).toBeUndefined();

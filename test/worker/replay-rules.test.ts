@@ -15,8 +15,18 @@ describe('decideCodeRedemption: only the code owner revokes by replay (OAuth 2.1
     ['RFC 9700 §4.5.3: a used code replayed by its owner after expiry is still a replay', { now: NOW + 10_000 }, 'replay'],
     ['RFC 9700 §4.5.3: a used code with the right verifier but another resource is still a replay', { resource: 'https://other.example/mcp' }, 'replay'],
     ['RFC 7636 §4.6: a used code with a wrong verifier is invalid_grant, not a replay', { verifierChallenge: 'X'.repeat(43) }, 'reject', 'invalid_grant'],
-    ['RFC 7636 §4.6: a used code with a wrong verifier after expiry is invalid_grant, not a replay', { verifierChallenge: 'X'.repeat(43), now: NOW + 10_000 }, 'reject', 'invalid_grant'],
-    ['RFC 6749 §4.1.3: a used code with a different redirect_uri is invalid_grant, not a replay', { redirectUri: 'http://127.0.0.1:9999/other' }, 'reject', 'invalid_grant'],
+    [
+      'RFC 7636 §4.6: a used code with a wrong verifier after expiry is invalid_grant, not a replay',
+      { verifierChallenge: 'X'.repeat(43), now: NOW + 10_000 },
+      'reject',
+      'invalid_grant',
+    ],
+    [
+      'RFC 6749 §4.1.3: a used code with a different redirect_uri is invalid_grant, not a replay',
+      { redirectUri: 'http://127.0.0.1:9999/other' },
+      'reject',
+      'invalid_grant',
+    ],
     ['RFC 6749 §4.1.3: a used code presented by another client is invalid_grant, not a replay', { clientId: 'client-2' }, 'reject', 'invalid_grant'],
   ];
   for (const [what, overrides, outcome, error] of cases) {

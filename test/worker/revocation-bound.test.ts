@@ -57,7 +57,14 @@ function testClock(start: number) {
 
 function localHost(start: number, routes: Record<string, ProtectOptions>) {
   const clock = testClock(start);
-  const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'], rateLimits: { enabled: false }, log: false, clock: clock.now });
+  const auth = createMcpAuth({
+    issuer: ISSUER,
+    resources: [RESOURCE],
+    scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'],
+    rateLimits: { enabled: false },
+    log: false,
+    clock: clock.now,
+  });
   return { clock, ...protectedHost(auth, routes) };
 }
 
@@ -103,7 +110,7 @@ describe('protect(): a revocation reaches it within revocationCheckSeconds (loca
     await expectRefused(await get('/mcp', tokens.access_token));
   });
 
-  it('the grant status is asked of the grant\'s own Durable Object at most once per revocationCheckSeconds per token', async () => {
+  it("the grant status is asked of the grant's own Durable Object at most once per revocationCheckSeconds per token", async () => {
     const first = await tokensFor();
     const second = await tokensFor();
     const t0 = Math.max(decodeJwt(first.tokens.access_token).iat!, decodeJwt(second.tokens.access_token).iat!);
@@ -145,7 +152,8 @@ describe('protect(): a revocation reaches it within revocationCheckSeconds (loca
   it('protect() refuses the replaced checkRevocation option and a negative revocationCheckSeconds', () => {
     const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['mcp:tools:read'], rateLimits: { enabled: false }, log: false });
     expect(() => auth.protect({ checkRevocation: true } as ProtectOptions)).toThrow(/revocationCheckSeconds/);
-    for (const seconds of [-1, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => auth.protect({ revocationCheckSeconds: seconds })).toThrow(/revocationCheckSeconds/);
+    for (const seconds of [-1, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => auth.protect({ revocationCheckSeconds: seconds })).toThrow(/revocationCheckSeconds/);
   });
 });
 
@@ -154,7 +162,15 @@ function grantexHost(routes: Record<string, ProtectOptions>) {
   const s = grantexSetup({ sandbox: true, principal: 'known' });
   // Grantex signs with its own clock; ours stands at the start until moved.
   const clock = testClock(Math.floor(Date.now() / 1000));
-  const auth = createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: s.auth.options.scopes, rateLimits: { enabled: false }, log: false, clock: clock.now, authority: s.auth.options.authority });
+  const auth = createMcpAuth({
+    issuer: ISSUER,
+    resources: [RESOURCE],
+    scopes: s.auth.options.scopes,
+    rateLimits: { enabled: false },
+    log: false,
+    clock: clock.now,
+    authority: s.auth.options.authority,
+  });
   return { s, clock, ...protectedHost(auth, routes) };
 }
 
@@ -164,7 +180,18 @@ async function grantexTokens(s: GrantexSetup) {
   const { verifier, challenge } = await pkce();
   const back = new URL((await s.request(authorizeUrl(client, challenge, { scope: 'mcp:tools:read offline_access' }))).headers.get('Location')!);
   const auth = clientAuth(client);
-  const res = await s.postForm('/token', { grant_type: 'authorization_code', code: back.searchParams.get('code')!, code_verifier: verifier, redirect_uri: client.redirect_uris[0], resource: RESOURCE, ...auth.body }, auth.headers);
+  const res = await s.postForm(
+    '/token',
+    {
+      grant_type: 'authorization_code',
+      code: back.searchParams.get('code')!,
+      code_verifier: verifier,
+      redirect_uri: client.redirect_uris[0],
+      resource: RESOURCE,
+      ...auth.body,
+    },
+    auth.headers,
+  );
   expect(res.status).toBe(200);
   const tokens = (await res.json()) as { access_token: string; refresh_token?: string };
   // The isolate's copy of Grantex's key set is loaded (a token verified while it loads is not remembered).
@@ -203,7 +230,7 @@ describe('protect(): a revocation reaches it within revocationCheckSeconds (Gran
     await expectRefused(await get('/mcp', tokens.access_token));
   });
 
-  it('Grantex mode: the grant status (link and our grant) is asked at most once per revocationCheckSeconds per token, of the grant\'s own instances', async () => {
+  it("Grantex mode: the grant status (link and our grant) is asked at most once per revocationCheckSeconds per token, of the grant's own instances", async () => {
     const { s, clock, get, state } = grantexHost({ '/mcp': {} });
     const { tokens } = await grantexTokens(s);
     const t0 = clock.t;
@@ -223,7 +250,7 @@ describe('protect(): a revocation reaches it within revocationCheckSeconds (Gran
     expect(state.statusLookups().slice(3).sort()).toEqual([ours, upstream].sort());
   });
 
-  it('Grantex mode: McpGrant.clientId is the MCP client\'s id, from the upstream link (grant tokens carry no client_id)', async () => {
+  it("Grantex mode: McpGrant.clientId is the MCP client's id, from the upstream link (grant tokens carry no client_id)", async () => {
     const { s, get, grants } = grantexHost({ '/mcp': {} });
     const { client, tokens } = await grantexTokens(s);
     expect(decodeJwt(tokens.access_token).client_id).toBeUndefined();
@@ -242,7 +269,13 @@ describe('createTokenVerifier: revocationCheckIntervalSeconds', () => {
     let clock = MINT_NOW;
     let revoked = false;
     const asked: string[] = [];
-    const base = { issuer: MINT_ISSUER, audience: MINT_RESOURCE, keys: mint.jwks, now: () => clock, checkRevocation: async (grant: McpGrant) => (asked.push(grant.jti), revoked) };
+    const base = {
+      issuer: MINT_ISSUER,
+      audience: MINT_RESOURCE,
+      keys: mint.jwks,
+      now: () => clock,
+      checkRevocation: async (grant: McpGrant) => (asked.push(grant.jti), revoked),
+    };
     const verify = createTokenVerifier({ ...base, revocationCheckIntervalSeconds: 10 });
     const everyRequest = createTokenVerifier(base);
     for (let i = 0; i < 3; i++) await verify(token);

@@ -141,7 +141,11 @@ describe('generateSigningKey / publicPart (RFC 7517 §4, RFC 7638)', () => {
   }
 
   it('RFC 7517 §4: publicPart strips d, p, q, dp, dq, qi, oth, k, key_ops and ext from any JWK', () => {
-    const pub = publicPart({ kty: 'RSA', n: 'n', e: 'AQAB', d: 'd', p: 'p', q: 'q', dp: 'dp', dq: 'dq', qi: 'qi', oth: [], k: 'k', key_ops: ['sign'], ext: true }, 'kid-1', 'RS256');
+    const pub = publicPart(
+      { kty: 'RSA', n: 'n', e: 'AQAB', d: 'd', p: 'p', q: 'q', dp: 'dp', dq: 'dq', qi: 'qi', oth: [], k: 'k', key_ops: ['sign'], ext: true },
+      'kid-1',
+      'RS256',
+    );
     expect(pub).toEqual({ kty: 'RSA', n: 'n', e: 'AQAB', kid: 'kid-1', alg: 'RS256', use: 'sig' });
   });
 });

@@ -207,12 +207,27 @@ describe('MCP 2025-11 CIMD: refused and failing documents through the app', () =
     });
     const host = new Hono().route('/', auth.app);
     const authorize = async (clientId: string) =>
-      host.fetch(new Request(new URL(`/authorize?${form({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: (await pkce()).challenge, code_challenge_method: 'S256' })}`, ISSUER), { redirect: 'manual' }), env);
+      host.fetch(
+        new Request(
+          new URL(
+            `/authorize?${form({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: (await pkce()).challenge, code_challenge_method: 'S256' })}`,
+            ISSUER,
+          ),
+          { redirect: 'manual' },
+        ),
+        env,
+      );
     return { fetched, authorize, advance: (seconds: number) => (clock += seconds) };
   }
-  const document = (clientId: string) => new Response(JSON.stringify({ client_id: clientId, redirect_uris: [REDIRECT] }), { headers: { 'Content-Type': 'application/json' } });
+  const document = (clientId: string) =>
+    new Response(JSON.stringify({ client_id: clientId, redirect_uris: [REDIRECT] }), { headers: { 'Content-Type': 'application/json' } });
 
-  for (const clientId of ['https://localhost./client.json', 'https://198.18.0.1/client.json', 'https://nas.lan/client.json', 'https://192.0.2.10/client.json']) {
+  for (const clientId of [
+    'https://localhost./client.json',
+    'https://198.18.0.1/client.json',
+    'https://nas.lan/client.json',
+    'https://192.0.2.10/client.json',
+  ]) {
     it(`RFC 6890: a document at ${clientId} is never fetched; the client is unknown (error page)`, async () => {
       const s = setup(() => document(clientId));
       const res = await s.authorize(clientId);
@@ -279,7 +294,9 @@ describe('logs cannot be forged by a client_id URL', () => {
 
   it('RFC 3986 §2 / log injection: a refused client_id with CR LF is logged as one structured line, the id only in a field', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const store = withClientMetadataDocuments({ get: async () => undefined, put: async () => {} }, policy, { fetch: (async () => new Response('x')) as typeof fetch });
+    const store = withClientMetadataDocuments({ get: async () => undefined, put: async () => {} }, policy, {
+      fetch: (async () => new Response('x')) as typeof fetch,
+    });
     const clientId = 'https://evil.example.com/a\r\n{"level":"info","msg":"token issued"}';
     await expect(store.get(clientId)).resolves.toBeUndefined();
     expect(warn).toHaveBeenCalledTimes(1);

@@ -11,7 +11,10 @@ import { bindings, expectOAuthError, postFormTo } from './foundation-helpers';
 /** What an instance holds: its SQLite tables, its alarm and its database size. */
 async function storageOf(stub: DurableObjectStub<McpAuthState>): Promise<{ tables: string[]; alarm: number | null; size: number }> {
   return runInDurableObject(stub, async (_instance, state) => ({
-    tables: state.storage.sql.exec<{ name: string }>('SELECT name FROM sqlite_master').toArray().map((row) => row.name),
+    tables: state.storage.sql
+      .exec<{ name: string }>('SELECT name FROM sqlite_master')
+      .toArray()
+      .map((row) => row.name),
     alarm: await state.storage.getAlarm(),
     size: state.storage.sql.databaseSize,
   }));
@@ -42,12 +45,23 @@ describe('Bounded identifiers: a client_id no store could hold is an unknown cli
   it('RFC 6749 §5.2: a 600-byte client_id is invalid_client (401) at /token, /introspect and /revoke, in the body or in Basic credentials', async () => {
     for (const path of ['/token', '/introspect', '/revoke']) {
       await expectOAuthError(await postForm(path, { grant_type: 'authorization_code', code: 'x', token: 'x', client_id: overLong }), 401, 'invalid_client');
-      await expectOAuthError(await postForm(path, { grant_type: 'authorization_code', code: 'x', token: 'x' }, { Authorization: basic(overLong, 'secret') }), 401, 'invalid_client');
+      await expectOAuthError(
+        await postForm(path, { grant_type: 'authorization_code', code: 'x', token: 'x' }, { Authorization: basic(overLong, 'secret') }),
+        401,
+        'invalid_client',
+      );
     }
   });
 
   it('RFC 6749 §4.1.2.1: a 600-byte client_id at /authorize gets the error page (400), never a redirect or a 5xx', async () => {
-    const query = new URLSearchParams({ response_type: 'code', client_id: overLong, redirect_uri: REDIRECT, code_challenge: (await pkce()).challenge, code_challenge_method: 'S256', resource: RESOURCE });
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: overLong,
+      redirect_uri: REDIRECT,
+      code_challenge: (await pkce()).challenge,
+      code_challenge_method: 'S256',
+      resource: RESOURCE,
+    });
     const res = await call(`/authorize?${query}`);
     expect(res.status).toBe(400);
     expect(res.headers.get('Content-Type')).toMatch(/^text\/html/);
@@ -64,7 +78,9 @@ describe('Bounded identifiers: a client_id no store could hold is an unknown cli
       scopes: ['mcp:tools:read'],
       principal: customPrincipal(() => ({ id: 'erin' })),
       clientStore: store,
-      clientMetadataDocuments: { fetch: (async (input: RequestInfo | URL) => (fetched.push(String(input)), new Response('{}', { status: 404 }))) as typeof fetch },
+      clientMetadataDocuments: {
+        fetch: (async (input: RequestInfo | URL) => (fetched.push(String(input)), new Response('{}', { status: 404 }))) as typeof fetch,
+      },
       rateLimits: { enabled: false },
       log: false,
     });
@@ -93,7 +109,15 @@ describe('Bounded identifiers: a client_id no store could hold is an unknown cli
   });
 
   it('RFC 6749 Appendix A.1: a configured client_id outside the bounds is refused at construction', () => {
-    const client: ClientRecord = { client_id: 'x'.repeat(256), client_id_issued_at: 0, redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], application_type: 'native' };
+    const client: ClientRecord = {
+      client_id: 'x'.repeat(256),
+      client_id_issued_at: 0,
+      redirect_uris: [REDIRECT],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      application_type: 'native',
+    };
     expect(() => createMcpAuth({ issuer: ISSUER, resources: [RESOURCE], scopes: ['a'], clients: [client], log: false })).toThrow(/client_id must be 1 to 255/);
   });
 });
@@ -103,7 +127,19 @@ describe('Lookups never create storage: an unknown id leaves no instance behind'
   const lookups: [string, (stub: DurableObjectStub<McpAuthState>) => Promise<unknown>][] = [
     ['accessTokenStatus', (s) => s.accessTokenStatus('jti')],
     ['refreshTokenStatus', (s) => s.refreshTokenStatus('hash', now)],
-    ['redeemAuthorizationCode', (s) => s.redeemAuthorizationCode({ codeHash: 'h', clientId: 'c', redirectUri: REDIRECT, verifierChallenge: 'v', resource: RESOURCE, now, accessTokenExpiresAt: now + 60 } as never)],
+    [
+      'redeemAuthorizationCode',
+      (s) =>
+        s.redeemAuthorizationCode({
+          codeHash: 'h',
+          clientId: 'c',
+          redirectUri: REDIRECT,
+          verifierChallenge: 'v',
+          resource: RESOURCE,
+          now,
+          accessTokenExpiresAt: now + 60,
+        } as never),
+    ],
     ['rotateRefreshToken', (s) => s.rotateRefreshToken({ presentedHash: 'h', newHash: 'n', clientId: 'c', now, accessTokenExpiresAt: now + 60 } as never)],
     ['revokeAccessToken', (s) => s.revokeAccessToken({ jti: 'j', exp: now + 60, clientId: 'c' })],
     ['revokeGrant', (s) => s.revokeGrant({ clientId: 'c', refreshTokenHash: 'h' })],
@@ -129,8 +165,20 @@ describe('Lookups never create storage: an unknown id leaves no instance behind'
     const auth = clientAuth(client);
     const codeGrant = unknownGrantId();
     const refreshGrant = unknownGrantId();
-    await expectOAuthError(await postForm('/token', { grant_type: 'authorization_code', code: `${codeGrant}.secret`, code_verifier: 'v'.repeat(43), redirect_uri: REDIRECT, ...auth.body }, auth.headers), 400, 'invalid_grant');
-    await expectOAuthError(await postForm('/token', { grant_type: 'refresh_token', refresh_token: `${refreshGrant}.secret`, ...auth.body }, auth.headers), 400, 'invalid_grant');
+    await expectOAuthError(
+      await postForm(
+        '/token',
+        { grant_type: 'authorization_code', code: `${codeGrant}.secret`, code_verifier: 'v'.repeat(43), redirect_uri: REDIRECT, ...auth.body },
+        auth.headers,
+      ),
+      400,
+      'invalid_grant',
+    );
+    await expectOAuthError(
+      await postForm('/token', { grant_type: 'refresh_token', refresh_token: `${refreshGrant}.secret`, ...auth.body }, auth.headers),
+      400,
+      'invalid_grant',
+    );
     expect(await storageOf(grantInstance(codeGrant))).toEqual(NOTHING);
     expect(await storageOf(grantInstance(refreshGrant))).toEqual(NOTHING);
   });

@@ -37,7 +37,8 @@ function instance(): DurableObjectStub<McpAuthState> {
 type Rows = Record<string, SqlStorageValue>[];
 const rows = (state: DurableObjectState, query: string): Rows => state.storage.sql.exec<Record<string, SqlStorageValue>>(query).toArray();
 const columns = (state: DurableObjectState, table: string): string[] => rows(state, `PRAGMA table_info(${table})`).map((row) => row.name as string);
-const tables = (state: DurableObjectState): string[] => rows(state, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).map((row) => row.name as string);
+const tables = (state: DurableObjectState): string[] =>
+  rows(state, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).map((row) => row.name as string);
 const versions = (state: DurableObjectState): Rows => rows(state, 'SELECT kind, version FROM schema_version ORDER BY kind');
 
 /** An unversioned grant instance holding one grant row and refresh tokens, as the earlier code wrote them. */
@@ -84,12 +85,23 @@ describe('Versioned schema: an instance written before versions were recorded is
       for (const key of [current, next]) {
         state.storage.sql.exec(
           'INSERT INTO signing_key VALUES (?,?,?,?,?,?,?)',
-          key.kid, key.alg, JSON.stringify(key.private_jwk), JSON.stringify(key.public_jwk), key.status, key.created_at, key.retire_after,
+          key.kid,
+          key.alg,
+          JSON.stringify(key.private_jwk),
+          JSON.stringify(key.public_jwk),
+          key.status,
+          key.created_at,
+          key.retire_after,
         );
       }
     });
     const keys = await runInDurableObject(stub, (object: McpAuthState) => object.signingKeys({ alg: 'ES256', now: NOW, retainSeconds: 960 }));
-    expect(keys.map((k) => [k.kid, k.status])).toEqual(expect.arrayContaining([[current.kid, 'current'], [next.kid, 'next']]));
+    expect(keys.map((k) => [k.kid, k.status])).toEqual(
+      expect.arrayContaining([
+        [current.kid, 'current'],
+        [next.kid, 'next'],
+      ]),
+    );
     expect(keys).toHaveLength(2);
     expect(keys.find((k) => k.kid === current.kid)!.private_jwk).toEqual(current.private_jwk);
     await runInDurableObject(stub, (_instance, state) => {
@@ -108,8 +120,18 @@ describe('Versioned schema: an instance written before versions were recorded is
     await runInDurableObject(stub, (_instance, state) => {
       expect(versions(state)).toEqual([{ kind: 'grant', version: 2 }]);
       expect(columns(state, 'grant_record')).toEqual([
-        'grant_id', 'client_id', 'sub', 'scope', 'resource', 'redirect_uri', 'code_hash', 'code_challenge',
-        'code_expires_at', 'code_redeemed_at', 'refresh_expires_at', 'created_at',
+        'grant_id',
+        'client_id',
+        'sub',
+        'scope',
+        'resource',
+        'redirect_uri',
+        'code_hash',
+        'code_challenge',
+        'code_expires_at',
+        'code_redeemed_at',
+        'refresh_expires_at',
+        'created_at',
       ]);
       expect(columns(state, 'refresh_token')).toEqual(['token_hash', 'status', 'created_at']);
       // A local grant has no upstream row.
@@ -121,7 +143,12 @@ describe('Versioned schema: an instance written before versions were recorded is
   it('a pending Grantex grant: its upstream values are copied to upstream_grant and its callback still matches', async () => {
     const stub = instance();
     const grantId = 'grantex-grant-00001';
-    const upstream = { client_state: 'client-state', upstream_state_hash: 'state-hash', upstream_browser_hash: 'browser-hash', upstream_sealed: 'sealed-verifier' };
+    const upstream = {
+      client_state: 'client-state',
+      upstream_state_hash: 'state-hash',
+      upstream_browser_hash: 'browser-hash',
+      upstream_sealed: 'sealed-verifier',
+    };
     await unversionedGrant(stub, { ...baseGrant(grantId), ...upstream });
     const pending = await runInDurableObject(stub, (object: McpAuthState) =>
       object.pendingUpstreamAuthorization({ stateHash: 'state-hash', browserHash: 'browser-hash', now: NOW }),
@@ -133,10 +160,27 @@ describe('Versioned schema: an instance written before versions were recorded is
     });
     // The callback is still single use after the move: completing it clears the state and browser hashes.
     const completed = await runInDurableObject(stub, (object: McpAuthState) =>
-      object.completeUpstreamAuthorization({ stateHash: 'state-hash', browserHash: 'browser-hash', codeHash: 'our-code', sealed: 'sealed-code', codeExpiresAt: NOW + 60, now: NOW }),
+      object.completeUpstreamAuthorization({
+        stateHash: 'state-hash',
+        browserHash: 'browser-hash',
+        codeHash: 'our-code',
+        sealed: 'sealed-code',
+        codeExpiresAt: NOW + 60,
+        now: NOW,
+      }),
     );
-    expect(completed).toMatchObject({ code_hash: 'our-code', upstream_sealed: 'sealed-code', upstream_state_hash: null, upstream_browser_hash: null, client_state: 'client-state' });
-    expect(await runInDurableObject(stub, (object: McpAuthState) => object.pendingUpstreamAuthorization({ stateHash: 'state-hash', browserHash: 'browser-hash', now: NOW }))).toBeUndefined();
+    expect(completed).toMatchObject({
+      code_hash: 'our-code',
+      upstream_sealed: 'sealed-code',
+      upstream_state_hash: null,
+      upstream_browser_hash: null,
+      client_state: 'client-state',
+    });
+    expect(
+      await runInDurableObject(stub, (object: McpAuthState) =>
+        object.pendingUpstreamAuthorization({ stateHash: 'state-hash', browserHash: 'browser-hash', now: NOW }),
+      ),
+    ).toBeUndefined();
   });
 
   it('a redeemed Grantex grant: the upstream grant id and the sealed upstream refresh token survive, and a rotation hands the sealed token back', async () => {
@@ -145,12 +189,26 @@ describe('Versioned schema: an instance written before versions were recorded is
     await unversionedGrant(
       stub,
       { ...baseGrant(grantId), code_redeemed_at: NOW - 5, refresh_expires_at: NOW + 3600, client_state: 'cs', upstream_grant_id: 'grnt-1' },
-      [['refresh-old', 'rotated', 'sealed-old'], ['refresh-1', 'active', 'sealed-refresh']],
+      [
+        ['refresh-old', 'rotated', 'sealed-old'],
+        ['refresh-1', 'active', 'sealed-refresh'],
+      ],
     );
     const rotated = await runInDurableObject(stub, (object: McpAuthState) =>
-      object.rotateRefreshToken({ presentedHash: 'refresh-1', newHash: 'refresh-2', clientId: 'client-1', requestedScopes: [], now: NOW, accessTokenExpiresAt: NOW + 900 }),
+      object.rotateRefreshToken({
+        presentedHash: 'refresh-1',
+        newHash: 'refresh-2',
+        clientId: 'client-1',
+        requestedScopes: [],
+        now: NOW,
+        accessTokenExpiresAt: NOW + 900,
+      }),
     );
-    expect(rotated).toMatchObject({ ok: true, upstreamSealed: 'sealed-refresh', grant: { grant_id: grantId, upstream_grant_id: 'grnt-1', client_state: 'cs' } });
+    expect(rotated).toMatchObject({
+      ok: true,
+      upstreamSealed: 'sealed-refresh',
+      grant: { grant_id: grantId, upstream_grant_id: 'grnt-1', client_state: 'cs' },
+    });
     await runInDurableObject(stub, (_instance, state) => {
       expect(rows(state, 'SELECT * FROM upstream_refresh_token ORDER BY token_hash')).toEqual([
         { token_hash: 'refresh-1', upstream_sealed: 'sealed-refresh' },
@@ -159,7 +217,14 @@ describe('Versioned schema: an instance written before versions were recorded is
     });
     // A rotated token is still recognised as reused after the move (RFC 9700 §4.14.2).
     const reused = await runInDurableObject(stub, (object: McpAuthState) =>
-      object.rotateRefreshToken({ presentedHash: 'refresh-old', newHash: 'refresh-3', clientId: 'client-1', requestedScopes: [], now: NOW, accessTokenExpiresAt: NOW + 900 }),
+      object.rotateRefreshToken({
+        presentedHash: 'refresh-old',
+        newHash: 'refresh-3',
+        clientId: 'client-1',
+        requestedScopes: [],
+        now: NOW,
+        accessTokenExpiresAt: NOW + 900,
+      }),
     );
     expect(reused).toMatchObject({ ok: false, replay: true });
   });
@@ -175,7 +240,7 @@ describe('Versioned schema: an instance written before versions were recorded is
     await runInDurableObject(stub, (_instance, state) => expect(versions(state)).toEqual([{ kind: 'userGrants', version: 1 }]));
   });
 
-  it('RFC 6819 §4.4.1.11: a read of another kind on an instance that holds keys creates none of that kind\'s tables', async () => {
+  it("RFC 6819 §4.4.1.11: a read of another kind on an instance that holds keys creates none of that kind's tables", async () => {
     const stub = instance();
     await runInDurableObject(stub, (object: McpAuthState) => object.signingKeys({ alg: 'ES256', now: NOW, retainSeconds: 960 }));
     await runInDurableObject(stub, async (object: McpAuthState, state) => {
@@ -222,7 +287,10 @@ describe('Migrations run once, in order, atomically (SchemaVersions)', () => {
   it('a failing later migration keeps the earlier version and its data', async () => {
     await runInDurableObject(instance(), (_instance, state) => {
       new SchemaVersions(state.storage).create(logged);
-      const failing: KindSchema = { ...logged, migrations: [...logged.migrations, 'INSERT INTO probe_log VALUES (3); ALTER TABLE probe_log DROP COLUMN missing;'] };
+      const failing: KindSchema = {
+        ...logged,
+        migrations: [...logged.migrations, 'INSERT INTO probe_log VALUES (3); ALTER TABLE probe_log DROP COLUMN missing;'],
+      };
       expect(() => new SchemaVersions(state.storage).create(failing)).toThrow();
       expect(steps(state)).toEqual([1, 2]);
       expect(rows(state, `SELECT version FROM schema_version WHERE kind = 'probe'`)).toEqual([{ version: 2 }]);

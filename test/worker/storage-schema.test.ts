@@ -39,7 +39,10 @@ const FIRST_WRITE: Record<string, { schema?: KindSchema; write: (object: McpAuth
         upstream_grant_id: null,
       }),
   },
-  upstreamLink: { schema: UPSTREAM_LINK_SCHEMA, write: (object) => object.linkUpstreamGrant({ upstreamGrantId: 'u', grantId: 'g', clientId: 'c', expiresAt: NOW + 600 }) },
+  upstreamLink: {
+    schema: UPSTREAM_LINK_SCHEMA,
+    write: (object) => object.linkUpstreamGrant({ upstreamGrantId: 'u', grantId: 'g', clientId: 'c', expiresAt: NOW + 600 }),
+  },
   rateLimit: { schema: RATE_LIMIT_SCHEMA, write: (object) => object.hitRateLimit({ limit: 5, windowSeconds: 60, now: NOW }) },
   consent: { schema: CONSENT_SCHEMA, write: (object) => object.useConsent({ decision: 'approve', expiresAt: NOW + 600, now: NOW }) },
   signingKeys: { schema: SIGNING_KEYS_SCHEMA, write: (object) => object.signingKeys({ alg: 'ES256', now: NOW, retainSeconds: 960 }) },
@@ -63,7 +66,10 @@ function markdownTable(markdown: string, header: string[]): string[][] {
 function cells(line: string): string[] | undefined {
   const trimmed = line.trim();
   if (!trimmed.startsWith('|')) return undefined;
-  return trimmed.slice(1, -1).split('|').map((cell) => cell.trim());
+  return trimmed
+    .slice(1, -1)
+    .split('|')
+    .map((cell) => cell.trim());
 }
 const names = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((match) => match[1]!);
 
@@ -91,12 +97,26 @@ async function actualSchema(write: (object: McpAuthState) => Promise<unknown>): 
     const sql = state.storage.sql;
     const tables = new Map<string, string[]>();
     const names = sql
-      .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' ORDER BY name`)
+      .exec<{ name: string }>(
+        `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' ORDER BY name`,
+      )
       .toArray()
       .map((row) => row.name);
-    for (const table of names) tables.set(table, sql.exec<{ name: string }>(`PRAGMA table_info(${table})`).toArray().map((row) => row.name));
+    for (const table of names)
+      tables.set(
+        table,
+        sql
+          .exec<{ name: string }>(`PRAGMA table_info(${table})`)
+          .toArray()
+          .map((row) => row.name),
+      );
     const versions = tables.has('schema_version')
-      ? Object.fromEntries(sql.exec<{ kind: string; version: number }>('SELECT kind, version FROM schema_version').toArray().map((row) => [row.kind, row.version]))
+      ? Object.fromEntries(
+          sql
+            .exec<{ kind: string; version: number }>('SELECT kind, version FROM schema_version')
+            .toArray()
+            .map((row) => [row.kind, row.version]),
+        )
       : {};
     return { tables, versions };
   });
@@ -105,7 +125,11 @@ async function actualSchema(write: (object: McpAuthState) => Promise<unknown>): 
 describe('docs/storage.md matches the schema of every kind of instance', () => {
   it('the documented kinds are exactly the kinds the Durable Object serves', () => {
     expect([...documentedVersions().keys()].sort()).toEqual(Object.keys(FIRST_WRITE).sort());
-    expect([...documentedSchema().keys()].sort()).toEqual(Object.keys(FIRST_WRITE).filter((kind) => kind !== 'health').sort());
+    expect([...documentedSchema().keys()].sort()).toEqual(
+      Object.keys(FIRST_WRITE)
+        .filter((kind) => kind !== 'health')
+        .sort(),
+    );
   });
 
   for (const [kind, { schema, write }] of Object.entries(FIRST_WRITE)) {

@@ -1,18 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeJwt, decodeProtectedHeader, createLocalJWKSet, jwtVerify } from 'jose';
-import {
-  ISSUER,
-  RESOURCE,
-  basic,
-  call,
-  codeFor,
-  exchangeCode,
-  postForm,
-  refresh,
-  registerClient,
-  tokensFor,
-  type TokenResponse,
-} from './helpers';
+import { ISSUER, RESOURCE, basic, call, codeFor, exchangeCode, postForm, refresh, registerClient, tokensFor, type TokenResponse } from './helpers';
 
 async function json(res: Response) {
   return res.json() as Promise<Record<string, unknown>>;
@@ -44,7 +32,14 @@ describe('POST /token: authorization_code grant', () => {
     expect(header).toMatchObject({ typ: 'at+jwt', alg: 'ES256' });
     expect(header.kid).toBeTruthy();
     const claims = decodeJwt(tokens.access_token);
-    expect(claims).toMatchObject({ iss: ISSUER, sub: 'alice', aud: RESOURCE, client_id: flow.client.client_id, scope: 'mcp:tools:read', scp: ['mcp:tools:read'] });
+    expect(claims).toMatchObject({
+      iss: ISSUER,
+      sub: 'alice',
+      aud: RESOURCE,
+      client_id: flow.client.client_id,
+      scope: 'mcp:tools:read',
+      scp: ['mcp:tools:read'],
+    });
     expect(claims.exp! - claims.iat!).toBe(900);
     expect(claims.jti).toBeTruthy();
     expect(claims.grnt).toBeTruthy();
@@ -141,7 +136,11 @@ describe('POST /token: authorization_code grant', () => {
 
   it('AS-12: the token endpoint accepts only form-encoded bodies', async () => {
     const flow = await codeFor();
-    const res = await call('/token', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ grant_type: 'authorization_code', code: flow.code }) });
+    const res = await call('/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'authorization_code', code: flow.code }),
+    });
     await expectError(res, 400, 'invalid_request');
   });
 });
@@ -178,7 +177,11 @@ describe('POST /token: client authentication (AS-12)', () => {
   it('the registered method is enforced: a public client may not present a secret', async () => {
     const client = await registerClient();
     const flow = await codeFor({ client });
-    const res = await postForm('/token', { grant_type: 'authorization_code', code: flow.code, code_verifier: flow.verifier }, { Authorization: basic(client.client_id, 'anything') });
+    const res = await postForm(
+      '/token',
+      { grant_type: 'authorization_code', code: flow.code, code_verifier: flow.verifier },
+      { Authorization: basic(client.client_id, 'anything') },
+    );
     await expectError(res, 401, 'invalid_client');
   });
 
@@ -188,7 +191,11 @@ describe('POST /token: client authentication (AS-12)', () => {
 
   it('RFC 6749 §2.3: using two authentication methods at once is invalid_request', async () => {
     const client = await registerClient({ token_endpoint_auth_method: 'client_secret_basic' });
-    const res = await postForm('/token', { grant_type: 'authorization_code', code: 'a.b', client_secret: client.client_secret! }, { Authorization: basic(client.client_id, client.client_secret!) });
+    const res = await postForm(
+      '/token',
+      { grant_type: 'authorization_code', code: 'a.b', client_secret: client.client_secret! },
+      { Authorization: basic(client.client_id, client.client_secret!) },
+    );
     await expectError(res, 400, 'invalid_request');
   });
 });

@@ -66,9 +66,9 @@ function grantexClaims(overrides: Claims = {}): Claims {
 
 async function sign(key: TestKey, claims: Claims, header: Record<string, unknown> = {}): Promise<string> {
   const payload = Object.fromEntries(Object.entries(claims).filter(([, v]) => v !== undefined)) as JWTPayload;
-  const protectedHeader = Object.fromEntries(
-    Object.entries({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header }).filter(([, v]) => v !== undefined),
-  ) as { alg: string };
+  const protectedHeader = Object.fromEntries(Object.entries({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header }).filter(([, v]) => v !== undefined)) as {
+    alg: string;
+  };
   return new SignJWT(payload).setProtectedHeader(protectedHeader).sign(key.privateKey);
 }
 
@@ -186,7 +186,11 @@ describe('verifyAccessToken: local tokens (RFC 9068 profile)', () => {
 describe('verifyAccessToken: every rejection path', () => {
   type Case = { name: string; token: () => Promise<string>; code: VerifyErrorCode; options?: Partial<VerifyOptions> };
   const cases: Case[] = [
-    { name: 'PR-4 RFC 8725 §3.1: rejects alg none (unsecured JWT)', token: async () => new UnsecuredJWT(localClaims() as JWTPayload).encode(), code: 'unsupported_algorithm' },
+    {
+      name: 'PR-4 RFC 8725 §3.1: rejects alg none (unsecured JWT)',
+      token: async () => new UnsecuredJWT(localClaims() as JWTPayload).encode(),
+      code: 'unsupported_algorithm',
+    },
     {
       name: 'PR-4 RFC 8725 §3.1: rejects alg none even with typ at+jwt and a kid',
       token: async () => {
@@ -206,34 +210,54 @@ describe('verifyAccessToken: every rejection path', () => {
       code: 'unsupported_algorithm',
       options: { algorithms: ['HS256', 'ES256'] as never },
     },
-    { name: 'PR-4: rejects an algorithm outside the configured allowlist', token: () => sign(rs, localClaims()), code: 'unsupported_algorithm', options: { algorithms: ['ES256'] } },
+    {
+      name: 'PR-4: rejects an algorithm outside the configured allowlist',
+      token: () => sign(rs, localClaims()),
+      code: 'unsupported_algorithm',
+      options: { algorithms: ['ES256'] },
+    },
     { name: 'PR-4 RFC 9068 §4: rejects typ JWT', token: () => sign(es, localClaims(), { typ: 'JWT' }), code: 'wrong_type' },
     { name: 'PR-4 RFC 9068 §4: rejects a missing typ', token: () => sign(es, localClaims(), { typ: undefined }), code: 'wrong_type' },
     { name: 'PR-4 RFC 8725 §3.11: rejects another explicit type (dpop+jwt)', token: () => sign(es, localClaims(), { typ: 'dpop+jwt' }), code: 'wrong_type' },
     { name: 'PR-4 RFC 9068 §4: rejects a wrong iss', token: () => sign(es, localClaims({ iss: 'https://evil.example' })), code: 'wrong_issuer' },
     { name: 'PR-4: iss is compared exactly (trailing slash differs)', token: () => sign(es, localClaims({ iss: `${ISSUER}/` })), code: 'wrong_issuer' },
-    { name: 'PR-4 RFC 8707: rejects a token for another resource', token: () => sign(es, localClaims({ aud: 'https://other.example.com/mcp' })), code: 'wrong_audience' },
-    { name: 'PR-4 RFC 8707: rejects a token for a sibling path', token: () => sign(es, localClaims({ aud: 'https://mcp.example.com/mcp2' })), code: 'wrong_audience' },
+    {
+      name: 'PR-4 RFC 8707: rejects a token for another resource',
+      token: () => sign(es, localClaims({ aud: 'https://other.example.com/mcp' })),
+      code: 'wrong_audience',
+    },
+    {
+      name: 'PR-4 RFC 8707: rejects a token for a sibling path',
+      token: () => sign(es, localClaims({ aud: 'https://mcp.example.com/mcp2' })),
+      code: 'wrong_audience',
+    },
     { name: 'PR-4 RFC 9068 §2.2: rejects a missing aud', token: () => sign(es, localClaims({ aud: undefined })), code: 'missing_claim' },
     { name: 'PR-4 RFC 7519 §4.1.4: rejects an expired token (beyond tolerance)', token: () => sign(es, localClaims({ exp: NOW - 31 })), code: 'expired' },
-    { name: 'PR-4: clockToleranceSeconds 0 rejects a token expired 1 s ago', token: () => sign(es, localClaims({ exp: NOW - 1 })), code: 'expired', options: { clockToleranceSeconds: 0 } },
+    {
+      name: 'PR-4: clockToleranceSeconds 0 rejects a token expired 1 s ago',
+      token: () => sign(es, localClaims({ exp: NOW - 1 })),
+      code: 'expired',
+      options: { clockToleranceSeconds: 0 },
+    },
     { name: 'PR-4 RFC 7519 §4.1.5: rejects nbf in the future', token: () => sign(es, localClaims({ nbf: NOW + 60 })), code: 'not_yet_valid' },
     { name: 'PR-4: rejects iat in the future beyond tolerance', token: () => sign(es, localClaims({ iat: NOW + 60 })), code: 'not_yet_valid' },
     { name: 'PR-4: rejects an unknown kid', token: () => sign({ ...es, kid: 'nope' }, localClaims()), code: 'unknown_key' },
     { name: 'PR-4: rejects a signature by another key with the same kid', token: () => sign(other, localClaims()), code: 'invalid_signature' },
     { name: 'PR-4: rejects a tampered payload', token: () => tamper(), code: 'invalid_signature' },
     { name: 'PR-4: rejects garbage', token: async () => 'not-a-jwt', code: 'malformed' },
-    { name: 'PR-4: rejects a JWT with an empty signature segment', token: async () => (await sign(es, localClaims())).replace(/\.[^.]+$/, '.'), code: 'invalid_signature' },
+    {
+      name: 'PR-4: rejects a JWT with an empty signature segment',
+      token: async () => (await sign(es, localClaims())).replace(/\.[^.]+$/, '.'),
+      code: 'invalid_signature',
+    },
     { name: 'PR-4: rejects a non-string sub', token: () => sign(es, localClaims({ sub: 42 })), code: 'malformed' },
     { name: 'PR-4: rejects a non-array, non-string scp', token: () => sign(es, localClaims({ scp: [1, 2] })), code: 'malformed' },
     { name: 'PR-4: rejects a non-numeric exp', token: () => sign(es, localClaims({ exp: 'later' })), code: 'malformed' },
-    ...(['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'] as const).map(
-      (claim): Case => ({
-        name: `PR-4 RFC 9068 §2.2: rejects a token without ${claim}`,
-        token: () => sign(es, localClaims({ [claim]: undefined })),
-        code: 'missing_claim',
-      }),
-    ),
+    ...(['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id'] as const).map((claim): Case => ({
+      name: `PR-4 RFC 9068 §2.2: rejects a token without ${claim}`,
+      token: () => sign(es, localClaims({ [claim]: undefined })),
+      code: 'missing_claim',
+    })),
   ];
 
   /** The classic key-confusion attack: HMAC keyed with the issuer's public key (PEM bytes). */
@@ -443,7 +467,10 @@ describe('createTokenVerifier: remembered verifications', () => {
   });
 
   it('a key function is never remembered: its keys may change without notice', async () => {
-    const verify = createTokenVerifier({ ...base, keys: async () => crypto.subtle.importKey('jwk', es.publicJwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']) });
+    const verify = createTokenVerifier({
+      ...base,
+      keys: async () => crypto.subtle.importKey('jwk', es.publicJwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']),
+    });
     const token = await sign(es, localClaims());
     expect(await verify(token)).not.toBe(await verify(token));
   });
@@ -470,7 +497,14 @@ describe('createTokenVerifier: remembered verifications', () => {
 
   it('PR-4 key rotation: once the remote key set is reloaded without its key, a remembered token is refused', async () => {
     const server = jwksServer([es.publicJwk]);
-    const verify = createTokenVerifier({ issuer: ISSUER, audience: RESOURCE, fetch: server.fetch, now, jwksCooldownSeconds: 0, jwksUri: 'https://keys.example/rotating' });
+    const verify = createTokenVerifier({
+      issuer: ISSUER,
+      audience: RESOURCE,
+      fetch: server.fetch,
+      now,
+      jwksCooldownSeconds: 0,
+      jwksUri: 'https://keys.example/rotating',
+    });
     const token = await sign(es, localClaims());
     await verify(token); // fetches the set: remembered from the next verification on, under that set
     const second = await verify(token);
@@ -649,7 +683,13 @@ describe('introspectionRevocationCheck (RFC 7662)', () => {
 
   it('PR-4: maxEntries bounds the cache (oldest answer evicted first)', async () => {
     const server = introspectionServer();
-    const checkRevocation = introspectionRevocationCheck({ introspectionEndpoint: `${ISSUER}/introspect`, clientId: 'rs', maxEntries: 2, fetch: server.fetch, now });
+    const checkRevocation = introspectionRevocationCheck({
+      introspectionEndpoint: `${ISSUER}/introspect`,
+      clientId: 'rs',
+      maxEntries: 2,
+      fetch: server.fetch,
+      now,
+    });
     const tokens = await Promise.all(['a', 'b', 'c'].map((jti) => sign(es, localClaims({ jti }))));
     for (const token of tokens) await verifyAccessToken(token, { ...base, checkRevocation });
     expect(server.calls).toHaveLength(3);

@@ -40,7 +40,12 @@ async function setup(env: Record<string, unknown>): Promise<Record<string, Run>>
   const privateJwk: JWK = { ...(await exportJWK(privateKey)), kid: 'k1', alg: 'ES256' };
   const jwks = { keys: [jwk] };
   const now = Math.floor(Date.now() / 1000);
-  const token = await new SignJWT({ client_id: 'client-1', scope: 'mcp:tools:read mcp:tools:write', scp: ['mcp:tools:read', 'mcp:tools:write'], grnt: 'g'.repeat(22) })
+  const token = await new SignJWT({
+    client_id: 'client-1',
+    scope: 'mcp:tools:read mcp:tools:write',
+    scp: ['mcp:tools:read', 'mcp:tools:write'],
+    grnt: 'g'.repeat(22),
+  })
     .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' })
     .setIssuer(ISSUER)
     .setSubject('alice')
@@ -65,7 +70,9 @@ async function setup(env: Record<string, unknown>): Promise<Record<string, Run>>
   const bearer = `Bearer ${token}`;
 
   const floor = new Hono().get('/x', (c) => c.text('pong'));
-  const guarded = new Hono().get('/x', requireMcpAuth({ verifier: protectVerifier, scopes: ['mcp:tools:read'], resourceMetadataUrl: METADATA }), (c) => c.text('pong'));
+  const guarded = new Hono().get('/x', requireMcpAuth({ verifier: protectVerifier, scopes: ['mcp:tools:read'], resourceMetadataUrl: METADATA }), (c) =>
+    c.text('pong'),
+  );
   const minimal = new Hono().get(
     '/x',
     async (c, next) => {

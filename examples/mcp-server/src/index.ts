@@ -52,11 +52,9 @@ function buildServer(auth: AuthInfo | undefined): McpServer {
   server.registerTool('whoami', { description: 'Who is calling, and with which scopes (needs mcp:tools:read).' }, async () => ({
     content: [{ type: 'text', text: JSON.stringify({ sub, clientId: auth.extra?.clientId, scopes: auth.scopes }) }],
   }));
-  server.registerTool(
-    'create_ticket',
-    { description: 'Opens a support ticket (needs mcp:tools:write).', inputSchema: TICKET_INPUT },
-    async ({ title }) => ({ content: [{ type: 'text', text: `Ticket "${title}" opened for ${sub}.` }] }),
-  );
+  server.registerTool('create_ticket', { description: 'Opens a support ticket (needs mcp:tools:write).', inputSchema: TICKET_INPUT }, async ({ title }) => ({
+    content: [{ type: 'text', text: `Ticket "${title}" opened for ${sub}.` }],
+  }));
   return server;
 }
 

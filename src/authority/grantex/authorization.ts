@@ -29,7 +29,12 @@ function browserCookie(c: AppContext): string {
  * callback as redirect, the resource as audience and PKCE of our own; remember the request; send
  * the user to Grantex's consent page (sandbox or policy: a code at once, no detour).
  */
-export async function startUpstreamAuthorization(c: AppContext, authority: GrantexAuthority, request: AuthorizationRequest, principal: Principal): Promise<Response> {
+export async function startUpstreamAuthorization(
+  c: AppContext,
+  authority: GrantexAuthority,
+  request: AuthorizationRequest,
+  principal: Principal,
+): Promise<Response> {
   const services = c.var.services;
   const { options } = services;
   const grantId = randomToken(16);
@@ -64,12 +69,17 @@ export async function startUpstreamAuthorization(c: AppContext, authority: Grant
   const now = services.now();
   // No code of ours until the upstream consent comes back; the pending request expires with it.
   await services.createGrant(
-    approvedGrant(request, principal.id, { grantId, codeHash: '', codeExpiresAt: now + UPSTREAM_CONSENT_SECONDS, now }, {
-      client_state: request.state ?? null,
-      upstream_state_hash: await sha256(state),
-      upstream_browser_hash: started.code ? null : await sha256(browser),
-      upstream_sealed: await seal(verifier, state),
-    }),
+    approvedGrant(
+      request,
+      principal.id,
+      { grantId, codeHash: '', codeExpiresAt: now + UPSTREAM_CONSENT_SECONDS, now },
+      {
+        client_state: request.state ?? null,
+        upstream_state_hash: await sha256(state),
+        upstream_browser_hash: started.code ? null : await sha256(browser),
+        upstream_sealed: await seal(verifier, state),
+      },
+    ),
   );
   if (started.code) return completeUpstream(c, { state, upstreamCode: started.code });
 
@@ -98,7 +108,11 @@ export async function upstreamCallback(c: AppContext, pageError: (message: strin
     if (!cancelled) return pageError('This sign-in link was already used or has expired. Start again from the application.');
     return noStoreRedirect(
       c,
-      authorizationResponseUrl(cancelled.redirect_uri, services.options.issuer, { error: 'access_denied', error_description: 'The user denied the request.', state: cancelled.client_state ?? undefined }),
+      authorizationResponseUrl(cancelled.redirect_uri, services.options.issuer, {
+        error: 'access_denied',
+        error_description: 'The user denied the request.',
+        state: cancelled.client_state ?? undefined,
+      }),
       303,
     );
   }
@@ -108,7 +122,8 @@ export async function upstreamCallback(c: AppContext, pageError: (message: strin
 async function completeUpstream(
   c: AppContext,
   input: { state: string; upstreamCode: string; browser?: string },
-  pageError: (message: string) => Response | Promise<Response> = () => new OAuthError('invalid_request', 'The authorization could not be completed.').toResponse(),
+  pageError: (message: string) => Response | Promise<Response> = () =>
+    new OAuthError('invalid_request', 'The authorization could not be completed.').toResponse(),
 ): Promise<Response> {
   const services = c.var.services;
   const grantId = grantIdOf(input.state)!;

@@ -45,15 +45,7 @@ export interface GrantexClientOptions {
 export type GrantexClientErrorCode = 'NETWORK_ERROR' | 'TIMEOUT' | 'UNEXPECTED_REDIRECT' | 'BAD_RESPONSE';
 
 export type GrantexOperation =
-  | 'authorize'
-  | 'tokens.exchange'
-  | 'tokens.refresh'
-  | 'tokens.revoke'
-  | 'grants.verify'
-  | 'grants.get'
-  | 'grants.list'
-  | 'grants.revoke'
-  | 'audit.log';
+  'authorize' | 'tokens.exchange' | 'tokens.refresh' | 'tokens.revoke' | 'grants.verify' | 'grants.get' | 'grants.list' | 'grants.revoke' | 'audit.log';
 
 /**
  * Calls that may be repeated when their outcome is unknown: reads, and revocations (a second
@@ -96,8 +88,7 @@ export class GrantexError extends Error {
   readonly retryAfterMs?: number;
 
   constructor(init: GrantexErrorInit) {
-    const what =
-      init.status > 0 ? `HTTP ${init.status} (${init.code})` : init.code === 'TIMEOUT' ? 'timed out' : init.code;
+    const what = init.status > 0 ? `HTTP ${init.status} (${init.code})` : init.code === 'TIMEOUT' ? 'timed out' : init.code;
     super(`Grantex ${init.operation} failed: ${what}`, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = 'GrantexError';
     this.status = init.status;
@@ -342,9 +333,7 @@ function parseBaseUrl(baseUrl: unknown): URL {
   const url = new URL(baseUrl);
   const loopback = LOOPBACK_HOSTS.has(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    throw new TypeError(
-      'createGrantexClient: baseUrl must use https (http is allowed only for localhost, 127.0.0.1 and [::1])',
-    );
+    throw new TypeError('createGrantexClient: baseUrl must use https (http is allowed only for localhost, 127.0.0.1 and [::1])');
   }
   if (url.username !== '' || url.password !== '') {
     throw new TypeError('createGrantexClient: baseUrl must not contain credentials');
@@ -368,12 +357,7 @@ function requireId(operation: GrantexOperation, name: string, value: unknown): a
 // ---------------------------------------------------------------------------------------------
 // Transport: one attempt, retries, errors
 
-type Send = (
-  operation: GrantexOperation,
-  method: 'GET' | 'POST' | 'DELETE',
-  path: string,
-  body?: unknown,
-) => Promise<Reply>;
+type Send = (operation: GrantexOperation, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => Promise<Reply>;
 
 /** A successful response: its status and parsed JSON body (undefined when empty). */
 interface Reply {
@@ -500,12 +484,7 @@ async function attemptOnce(
 }
 
 /** Contract "Transport": the error envelope is `{ message, code, requestId }`; anything else is tolerated. */
-function errorFromResponse(
-  operation: GrantexOperation,
-  response: Response,
-  text: string,
-  redact: (text: string) => string,
-): GrantexError {
+function errorFromResponse(operation: GrantexOperation, response: Response, text: string, redact: (text: string) => string): GrantexError {
   let envelope: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(text);
@@ -513,16 +492,9 @@ function errorFromResponse(
   } catch {
     // Not JSON (e.g. an HTML page from a proxy): status-only error.
   }
-  const code =
-    typeof envelope.code === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(envelope.code)
-      ? envelope.code
-      : `HTTP_${response.status}`;
-  const requestId =
-    typeof envelope.requestId === 'string' && envelope.requestId.length <= 200
-      ? redact(envelope.requestId)
-      : headerRequestId(response);
-  const upstreamMessage =
-    typeof envelope.message === 'string' ? redact(envelope.message).slice(0, MAX_UPSTREAM_MESSAGE_CHARS) : undefined;
+  const code = typeof envelope.code === 'string' && /^[A-Za-z0-9_.:-]{1,64}$/.test(envelope.code) ? envelope.code : `HTTP_${response.status}`;
+  const requestId = typeof envelope.requestId === 'string' && envelope.requestId.length <= 200 ? redact(envelope.requestId) : headerRequestId(response);
+  const upstreamMessage = typeof envelope.message === 'string' ? redact(envelope.message).slice(0, MAX_UPSTREAM_MESSAGE_CHARS) : undefined;
   const retryable = RETRYABLE_STATUSES.has(response.status);
   const retryAfterMs = retryable ? parseRetryAfter(response.headers.get('Retry-After'), Date.now()) : undefined;
 

@@ -91,7 +91,16 @@ export function grantex(options: GrantexAuthorityOptions): GrantexAuthority {
     consentOrigins,
     introspection: options.introspection ?? 'jwks',
     forwardAuditEvents: options.forwardAuditEvents ?? false,
-    verifierOptions: (resources) => ({ issuer: tokenIssuer, audience: [...resources], profile: 'grantex', algorithms: ['RS256'], agent: agentDid, developer: options.developerId, jwksUri, fetch: options.fetch }),
+    verifierOptions: (resources) => ({
+      issuer: tokenIssuer,
+      audience: [...resources],
+      profile: 'grantex',
+      algorithms: ['RS256'],
+      agent: agentDid,
+      developer: options.developerId,
+      jwksUri,
+      fetch: options.fetch,
+    }),
   };
 }
 
@@ -104,8 +113,18 @@ const UNAVAILABLE = 'The grant authority is unavailable; retry later.';
  */
 export function upstreamError(err: unknown, fallback: OAuthError): OAuthError {
   if (err instanceof GrantexError) {
-    log.error('grant authority call failed', { status: err.status, retryable: err.retryable, requestId: err.requestId, upstreamMessage: err.upstreamMessage, ...errorFields(err) });
-    if (err.retryable) return new OAuthError('temporarily_unavailable', UNAVAILABLE, { status: 503, headers: { 'Retry-After': String(Math.ceil((err.retryAfterMs ?? 5000) / 1000)) } });
+    log.error('grant authority call failed', {
+      status: err.status,
+      retryable: err.retryable,
+      requestId: err.requestId,
+      upstreamMessage: err.upstreamMessage,
+      ...errorFields(err),
+    });
+    if (err.retryable)
+      return new OAuthError('temporarily_unavailable', UNAVAILABLE, {
+        status: 503,
+        headers: { 'Retry-After': String(Math.ceil((err.retryAfterMs ?? 5000) / 1000)) },
+      });
     return fallback;
   }
   throw err;
@@ -131,11 +150,14 @@ function checkConsentOrigins(options: GrantexAuthorityOptions): readonly string[
     const site = /^api\.([^.]+\..+)$/i.exec(api.hostname)?.[1];
     given = [api.origin, ...(site ? [`https://${site}`] : [])];
   }
-  if (!Array.isArray(given) || given.length === 0) throw new TypeError('mcp-auth-edge: grantex({ consentOrigins }) must be a non-empty list of origins, e.g. ["https://grantex.dev"]');
+  if (!Array.isArray(given) || given.length === 0)
+    throw new TypeError('mcp-auth-edge: grantex({ consentOrigins }) must be a non-empty list of origins, e.g. ["https://grantex.dev"]');
   const origins = given.map((value: unknown) => {
     const url = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined;
     if (!url || !isWebOrigin(url) || url.pathname !== '/' || url.search || url.hash || url.username || url.password || /[?#]/.test(value as string))
-      throw new TypeError(`mcp-auth-edge: grantex({ consentOrigins }) needs origins with https (http only on localhost, 127.0.0.1, [::1]) and no path, e.g. https://grantex.dev; got ${JSON.stringify(value)}`);
+      throw new TypeError(
+        `mcp-auth-edge: grantex({ consentOrigins }) needs origins with https (http only on localhost, 127.0.0.1, [::1]) and no path, e.g. https://grantex.dev; got ${JSON.stringify(value)}`,
+      );
     return url.origin;
   });
   return [...new Set(origins)];
@@ -158,7 +180,8 @@ export function checkConsentUrl(authority: Pick<GrantexAuthority, 'consentOrigin
  * otherwise refuse every sign-in with 400.
  */
 function checkGrantLifetime(value: string): string {
-  if (typeof value !== 'string' || !/^[1-9]\d{0,5}[smhd]$/.test(value)) throw new TypeError('mcp-auth-edge: grantex({ grantLifetime }) must be a positive number and a unit s, m, h or d, e.g. 8h or 24h');
+  if (typeof value !== 'string' || !/^[1-9]\d{0,5}[smhd]$/.test(value))
+    throw new TypeError('mcp-auth-edge: grantex({ grantLifetime }) must be a positive number and a unit s, m, h or d, e.g. 8h or 24h');
   return value;
 }
 

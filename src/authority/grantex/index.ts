@@ -81,13 +81,15 @@ export function grantexAuthority(config: GrantexAuthority, options: ResolvedOpti
 
     // Our grant is gone; upstream it must end too.
     async replayed(services, grant, what) {
-      if (grant.upstream_grant_id) await revokeUpstreamGrant(services, config, grant.upstream_grant_id, what === 'authorization_code' ? 'code replay' : 'refresh token reuse');
+      if (grant.upstream_grant_id)
+        await revokeUpstreamGrant(services, config, grant.upstream_grant_id, what === 'authorization_code' ? 'code replay' : 'refresh token reuse');
     },
 
     async grantsEnded(services, grants, reason) {
       const notRevoked: string[] = [];
       for (const grant of grants) {
-        if (grant.upstream_grant_id && !(await revokeUpstreamGrant(services, config, grant.upstream_grant_id, reason))) notRevoked.push(grant.upstream_grant_id);
+        if (grant.upstream_grant_id && !(await revokeUpstreamGrant(services, config, grant.upstream_grant_id, reason)))
+          notRevoked.push(grant.upstream_grant_id);
       }
       return notRevoked;
     },
@@ -109,20 +111,24 @@ function resourceTokenCheck(config: GrantexAuthority, options: ResolvedOptions, 
   /** Our grant behind each accepted grant token (set by `issuedHere`). */
   const ourGrantIds = new WeakMap<McpGrant, string>();
   /** Runs on a full verification only: the enriched grant is remembered with the token. */
-  const issuedHere = (services: Services) => async (grant: McpGrant): Promise<McpGrant | false> => {
-    const link = grant.grantId === undefined ? undefined : await services.upstreamLink(grant.grantId).upstreamLink();
-    if (!link) return false;
-    const enriched = { ...grant, clientId: link.clientId };
-    ourGrantIds.set(enriched, link.grantId);
-    return enriched;
-  };
-  const revoked = (services: Services) => async (grant: McpGrant): Promise<boolean> => {
-    if (!grant.grantId) return true;
-    const ours = ourGrantIds.get(grant);
-    if (ours === undefined) return true;
-    const [link, status] = await Promise.all([services.upstreamLink(grant.grantId).upstreamLink(), services.grant(ours).accessTokenStatus(grant.jti)]);
-    return link?.grantId !== ours || !status.active;
-  };
+  const issuedHere =
+    (services: Services) =>
+    async (grant: McpGrant): Promise<McpGrant | false> => {
+      const link = grant.grantId === undefined ? undefined : await services.upstreamLink(grant.grantId).upstreamLink();
+      if (!link) return false;
+      const enriched = { ...grant, clientId: link.clientId };
+      ourGrantIds.set(enriched, link.grantId);
+      return enriched;
+    };
+  const revoked =
+    (services: Services) =>
+    async (grant: McpGrant): Promise<boolean> => {
+      if (!grant.grantId) return true;
+      const ours = ourGrantIds.get(grant);
+      if (ours === undefined) return true;
+      const [link, status] = await Promise.all([services.upstreamLink(grant.grantId).upstreamLink(), services.grant(ours).accessTokenStatus(grant.jti)]);
+      return link?.grantId !== ours || !status.active;
+    };
   return {
     verifierFor: async (services) => ({
       scope: services,

@@ -51,12 +51,25 @@ async function settle(call: () => Promise<GrantexTokenResponse>): Promise<Settle
  * - issued: linked, then attached to our grant; if our grant ended meanwhile (a parallel
  *   redemption of the same code, RFC 9700 §4.5.3), the Grantex grant is revoked and nothing issued.
  */
-export async function exchangeGrantexCode(services: Services, authority: GrantexAuthority, grant: GrantRecord, code: string, refreshToken: string | undefined): Promise<IssuedTokens> {
+export async function exchangeGrantexCode(
+  services: Services,
+  authority: GrantexAuthority,
+  grant: GrantRecord,
+  code: string,
+  refreshToken: string | undefined,
+): Promise<IssuedTokens> {
   const ours = services.grant(grant.grant_id);
   const opened = grant.upstream_sealed ? await unseal(grant.upstream_sealed, code) : undefined;
   if (!opened) throw new OAuthError('invalid_grant', INVALID_CODE);
   const upstream = JSON.parse(opened) as { code: string; verifier: string };
-  const settled = await settle(() => authority.api.tokens.exchange({ code: upstream.code, agentId: authority.agentId, codeVerifier: upstream.verifier, redirectUri: upstreamCallbackUrl(services.options) }));
+  const settled = await settle(() =>
+    authority.api.tokens.exchange({
+      code: upstream.code,
+      agentId: authority.agentId,
+      codeVerifier: upstream.verifier,
+      redirectUri: upstreamCallbackUrl(services.options),
+    }),
+  );
   if (!settled.ok) {
     const mapped = upstreamError(settled.error, new OAuthError('invalid_grant', settled.afterUnknown ? ENDED : INVALID_CODE));
     if (!settled.refused) {
@@ -103,7 +116,13 @@ export async function refreshGrantex(
  * attach fails and the Grantex grant is revoked here; after it, whoever ends our grant sees the
  * upstream id and revokes it (`replayed` and `revoke` in src/authority/grantex/index.ts).
  */
-async function keepUpstreamTokens(services: Services, authority: GrantexAuthority, grant: GrantRecord, response: GrantexTokenResponse, refreshToken: string | undefined): Promise<IssuedTokens> {
+async function keepUpstreamTokens(
+  services: Services,
+  authority: GrantexAuthority,
+  grant: GrantRecord,
+  response: GrantexTokenResponse,
+  refreshToken: string | undefined,
+): Promise<IssuedTokens> {
   const now = services.now();
   const facts = grantTokenFacts(response);
   const keepsRefresh = refreshToken !== undefined && grant.refresh_expires_at !== null;

@@ -21,7 +21,9 @@ export function localAuthority(options: ResolvedOptions): GrantAuthority {
       const grantId = randomToken(16);
       const code = `${grantId}.${randomToken(32)}`;
       const now = services.now();
-      await services.createGrant(approvedGrant(request, principal.id, { grantId, codeHash: await sha256(code), codeExpiresAt: now + options.codeExpirationSeconds, now }));
+      await services.createGrant(
+        approvedGrant(request, principal.id, { grantId, codeHash: await sha256(code), codeExpiresAt: now + options.codeExpirationSeconds, now }),
+      );
       return noStoreRedirect(c, authorizationResponseUrl(request.redirectUri, options.issuer, { code, state: request.state }), 303);
     },
 

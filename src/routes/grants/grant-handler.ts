@@ -30,15 +30,18 @@ export function grantOf(request: TokenRequest, outcome: GrantOutcome, what: 'aut
     const { client_id: clientId, grant_id: grantId, sub, upstream_grant_id: upstreamGrantId } = outcome.grant;
     defer(c, services.authority.replayed(services, outcome.grant, what));
     defer(c, services.emit({ type: 'security.replay_detected', what, clientId, grantId }));
-    defer(c, services.emit({
-      type: 'token.revoked',
-      clientId,
-      sub,
-      grantId,
-      upstreamGrantId: upstreamGrantId ?? undefined,
-      tokenType: 'refresh_token',
-      reason: what === 'authorization_code' ? 'code_replay' : 'refresh_token_reuse',
-    }));
+    defer(
+      c,
+      services.emit({
+        type: 'token.revoked',
+        clientId,
+        sub,
+        grantId,
+        upstreamGrantId: upstreamGrantId ?? undefined,
+        tokenType: 'refresh_token',
+        reason: what === 'authorization_code' ? 'code_replay' : 'refresh_token_reuse',
+      }),
+    );
   }
   throw new OAuthError(outcome.error, outcome.description);
 }

@@ -43,8 +43,16 @@ export class GrantState implements GrantStore {
     this.sql.exec(
       `INSERT INTO grant_record (grant_id, client_id, sub, scope, resource, redirect_uri, code_hash, code_challenge,
         code_expires_at, code_redeemed_at, refresh_expires_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,NULL,NULL,?)`,
-      grant.grant_id, grant.client_id, grant.sub, grant.scope, grant.resource, grant.redirect_uri, grant.code_hash,
-      grant.code_challenge, grant.code_expires_at, grant.created_at,
+      grant.grant_id,
+      grant.client_id,
+      grant.sub,
+      grant.scope,
+      grant.resource,
+      grant.redirect_uri,
+      grant.code_hash,
+      grant.code_challenge,
+      grant.code_expires_at,
+      grant.created_at,
     );
     insertUpstreamGrant(this.sql, { ...grant, upstream_grant_id: null });
     // An unredeemed code's grant is deleted when the code expires.

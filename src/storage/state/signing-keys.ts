@@ -71,7 +71,13 @@ export class SigningKeyState implements SigningKeyStore {
     for (const key of [promoted, fresh[0]]) {
       this.sql.exec(
         'INSERT INTO signing_key VALUES (?,?,?,?,?,?,?)',
-        key.kid, key.alg, JSON.stringify(key.private_jwk), JSON.stringify(key.public_jwk), key.status, key.created_at, key.retire_after,
+        key.kid,
+        key.alg,
+        JSON.stringify(key.private_jwk),
+        JSON.stringify(key.public_jwk),
+        key.status,
+        key.created_at,
+        key.retire_after,
       );
     }
     return this.read(input.now);

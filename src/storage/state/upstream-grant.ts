@@ -94,15 +94,25 @@ export class UpstreamGrantState implements UpstreamGrantStore {
    * revocation) while Grantex was issuing them, or the refresh token they answer was already
    * rotated or revoked. The caller then revokes the upstream grant (no Grantex grant outlives ours).
    */
-  async attachUpstreamTokens(input: { upstreamGrantId: string; upstreamExpiresAt: number; refreshTokenHash?: string; sealedRefresh?: string }): Promise<boolean> {
+  async attachUpstreamTokens(input: {
+    upstreamGrantId: string;
+    upstreamExpiresAt: number;
+    refreshTokenHash?: string;
+    sealedRefresh?: string;
+  }): Promise<boolean> {
     const grant = this.grant.read();
     if (!grant || grant.code_redeemed_at === null) return false;
     if (grant.upstream_grant_id !== null && grant.upstream_grant_id !== input.upstreamGrantId) return false;
-    if (input.refreshTokenHash && this.sql.exec(`SELECT 1 FROM refresh_token WHERE token_hash = ? AND status = 'active'`, input.refreshTokenHash).toArray().length === 0) return false;
+    if (
+      input.refreshTokenHash &&
+      this.sql.exec(`SELECT 1 FROM refresh_token WHERE token_hash = ? AND status = 'active'`, input.refreshTokenHash).toArray().length === 0
+    )
+      return false;
     this.sql.exec(
       `INSERT INTO upstream_grant (grant_id, upstream_grant_id) VALUES (?, ?)
         ON CONFLICT (grant_id) DO UPDATE SET upstream_grant_id = excluded.upstream_grant_id, upstream_sealed = NULL`,
-      grant.grant_id, input.upstreamGrantId,
+      grant.grant_id,
+      input.upstreamGrantId,
     );
     // Our refresh family cannot outlive the upstream grant: Grantex refresh tokens live min(30 days, the grant).
     this.sql.exec('UPDATE grant_record SET refresh_expires_at = MIN(refresh_expires_at, ?) WHERE refresh_expires_at IS NOT NULL', input.upstreamExpiresAt);

@@ -32,7 +32,12 @@ export class UserIndexState implements UserGrantIndex {
   async userGrantIds(input: { limit: number; after: string; now: number }): Promise<{ grantIds: string[]; more: boolean }> {
     if (!this.instance.schema.holds(USER_INDEX_SCHEMA)) return { grantIds: [], more: false };
     const rows = this.instance.sql
-      .exec<{ grant_id: string }>('SELECT grant_id FROM user_grant WHERE ends_by > ? AND grant_id > ? ORDER BY grant_id LIMIT ?', input.now, input.after, input.limit + 1)
+      .exec<{ grant_id: string }>(
+        'SELECT grant_id FROM user_grant WHERE ends_by > ? AND grant_id > ? ORDER BY grant_id LIMIT ?',
+        input.now,
+        input.after,
+        input.limit + 1,
+      )
       .toArray();
     return { grantIds: rows.slice(0, input.limit).map((row) => row.grant_id), more: rows.length > input.limit };
   }

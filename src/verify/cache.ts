@@ -1,4 +1,4 @@
-import type { McpGrant } from './index.js';
+import type { McpGrant } from './types.js';
 
 /**
  * Verified access tokens, so that a client presenting the same token on every request (as MCP

@@ -1,5 +1,5 @@
 import { TokenVerificationError } from './errors.js';
-import type { McpGrant } from './index.js';
+import type { McpGrant } from './types.js';
 
 export interface IntrospectionRevocationCheckOptions {
   /** The issuer's RFC 7662 endpoint, e.g. `https://auth.example.com/introspect`. */
@@ -28,6 +28,19 @@ export interface IntrospectionRevocationCheckOptions {
  * (network error, timeout, non-200, not JSON, no boolean `active`) it throws
  * `TokenVerificationError('revocation_unavailable')`: the adapters answer 503 with `Retry-After`
  * (fail closed, but tell the client it may retry). Failures are never cached.
+ *
+ * @example
+ * ```ts
+ * const verify = createTokenVerifier({
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'https://api.example.com/mcp',
+ *   checkRevocation: introspectionRevocationCheck({
+ *     introspectionEndpoint: 'https://auth.example.com/introspect',
+ *     clientId: 'resource-server',
+ *     clientSecret: env.INTROSPECTION_SECRET,
+ *   }),
+ * });
+ * ```
  */
 export function introspectionRevocationCheck(options: IntrospectionRevocationCheckOptions): (grant: McpGrant) => Promise<boolean> {
   const endpoint = new URL(options.introspectionEndpoint).href;

@@ -1,7 +1,10 @@
+import type { GrantType } from './routes/grants/registry.js';
+
 /** Structured audit events (see docs/storage.md#audit-events). Never contain secrets or raw tokens. */
 export interface TokenIssuedEvent {
   type: 'token.issued';
-  grantType: 'authorization_code' | 'refresh_token';
+  /** A grant type of the token endpoint's registry (src/routes/grants/registry.ts). */
+  grantType: GrantType;
   clientId: string;
   sub: string;
   scopes: string[];

@@ -6,7 +6,7 @@ import type { AuditEvent, RevocationEvent, TokenIssuedEvent } from './events.js'
 import type { SigningAlgorithm } from './tokens/signing-keys.js';
 import type { GrantexAuthority } from './authority/grantex/config.js';
 import type { RefreshTokenPolicy } from './grants/authorization-code.js';
-import type { ClientMetadataDocumentOptions } from './storage/client-metadata-documents.js';
+import type { ClientMetadataDocumentOptions } from './clients/metadata-document-fetcher.js';
 import { checkRedirectUriSyntax, isLoopbackHost } from './protocol/redirect-uri.js';
 import { OAuthError } from './errors.js';
 import { resolveLogger, silentLogger, type Logger } from './log.js';

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
 import type { ResolvedOptions } from './options.js';
 import { KvClientStore, withBoundedClientIds, withStaticClients, type ClientStore } from './storage/client-store.js';
-import { withClientMetadataDocuments } from './storage/client-metadata-documents.js';
+import { withClientMetadataDocuments } from './clients/metadata-document-fetcher.js';
 import type { McpAuthState } from './storage/state-object.js';
 import type { ConsentUse, GrantStore, RateLimitBucket, SigningKeyStore, UpstreamGrantStore, UpstreamLinkStore, UserGrantIndex } from './storage/stores.js';
 import { stateObjectName, stateObjectNames } from './storage/keys.js';

@@ -1,4 +1,4 @@
-import type { AppContext } from '../routes/http.js';
+import type { AppContext } from '../http/context.js';
 import type { Services } from '../services.js';
 import type { AuthorizationRequest } from '../protocol/authorization-request.js';
 import type { Principal } from '../principal/types.js';

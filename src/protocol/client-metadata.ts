@@ -2,11 +2,11 @@ import { OAuthError } from '../errors.js';
 import type { ClientRecord, TokenEndpointAuthMethod } from '../storage/client-store.js';
 import { checkRedirectUriSyntax, isAllowedByPolicy, isLoopbackHost } from './redirect-uri.js';
 import { parseScope } from './scope.js';
+import { GRANT_TYPES } from '../routes/grants/registry.js';
 
 export type ClientMetadata = Omit<ClientRecord, 'client_id' | 'client_id_issued_at' | 'client_secret_hash' | 'client_secret_expires_at'>;
 
 const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
-const GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
 const MAX_STRING = 1000;
 
 function invalid(description: string): OAuthError {
@@ -64,6 +64,7 @@ export function validateClientMetadata(
   if (!AUTH_METHODS.includes(method)) throw invalid(`token_endpoint_auth_method must be one of ${AUTH_METHODS.join(', ')}.`);
 
   const grantTypes = stringArray(input, 'grant_types') ?? ['authorization_code'];
+  // Only the grant types the token endpoint serves (its registry, src/routes/grants/registry.ts).
   const unknownGrant = grantTypes.find((g) => !(GRANT_TYPES as readonly string[]).includes(g));
   if (unknownGrant) throw invalid(`Unsupported grant type "${unknownGrant}".`);
   if (!grantTypes.includes('authorization_code')) throw invalid('grant_types must include authorization_code.');

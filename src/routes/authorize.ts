@@ -1,13 +1,14 @@
 import { getCookie, setCookie } from 'hono/cookie';
-import type { AppContext } from './http.js';
-import { noStoreRedirect, readForm, rejectRepeatedParameters } from './http.js';
+import type { AppContext } from '../http/context.js';
+import { readForm, rejectRepeatedParameters } from '../http/request-body.js';
+import { noStoreRedirect } from '../http/responses.js';
 import { OAuthError } from '../errors.js';
 import { randomToken, sha256, timingSafeEqual } from '../crypto.js';
 import { authorizationResponseUrl, checkAuthorizationRequest, checkClientAndRedirect, type AuthorizationRequest } from '../protocol/authorization-request.js';
 import { isLoopbackHost } from '../protocol/redirect-uri.js';
 import { renderConsentPage, renderErrorPage } from '../ui/consent-page.js';
 import type { ClientRecord } from '../storage/client-store.js';
-import { isClientIdUrl } from '../storage/client-metadata-documents.js';
+import { isClientIdUrl } from '../clients/metadata-document.js';
 import { signConsentRequest, verifyConsentRequest } from '../tokens/consent-request.js';
 import type { ResolvedOptions } from '../options.js';
 import { isSignInRedirect, type Principal, type SignInRedirect } from '../principal/types.js';

@@ -1,5 +1,5 @@
 import type { Handler } from 'hono';
-import type { AppEnv } from './http.js';
+import type { AppEnv } from '../http/context.js';
 import type { ResolvedOptions } from '../options.js';
 import type { McpAuthState } from '../storage/state-object.js';
 import { stateObjectName, stateObjectNames } from '../storage/keys.js';

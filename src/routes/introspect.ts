@@ -1,5 +1,7 @@
-import type { AppContext } from './http.js';
-import { authenticatedClient, noStoreJson, readForm } from './http.js';
+import type { AppContext } from '../http/context.js';
+import { authenticatedClient } from '../http/client-authentication.js';
+import { readForm } from '../http/request-body.js';
+import { noStoreJson } from '../http/responses.js';
 import type { Services } from '../services.js';
 import type { ClientRecord } from '../storage/client-store.js';
 import type { GrantRecord } from '../grants/grant-record.js';

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
-import type { AppContext, AppEnv } from './http.js';
-import { noStoreJson, readJson } from './http.js';
+import type { AppContext, AppEnv } from '../http/context.js';
+import { readJson } from '../http/request-body.js';
+import { noStoreJson } from '../http/responses.js';
 import { OAuthError } from '../errors.js';
 import { sha256, timingSafeEqual } from '../crypto.js';
 import { isStorableClientId, issuerKey } from '../storage/keys.js';

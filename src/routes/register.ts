@@ -1,6 +1,7 @@
-import type { AppContext } from './http.js';
+import type { AppContext } from '../http/context.js';
 import { defer } from '../services.js';
-import { noStoreJson, readJson } from './http.js';
+import { readJson } from '../http/request-body.js';
+import { noStoreJson } from '../http/responses.js';
 import { OAuthError } from '../errors.js';
 import { validateClientMetadata } from '../protocol/client-metadata.js';
 import { randomToken, sha256 } from '../crypto.js';

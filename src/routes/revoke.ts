@@ -1,5 +1,6 @@
-import type { AppContext } from './http.js';
-import { authenticatedClient, readForm } from './http.js';
+import type { AppContext } from '../http/context.js';
+import { authenticatedClient } from '../http/client-authentication.js';
+import { readForm } from '../http/request-body.js';
 import { defer } from '../services.js';
 import { lookupToken, tokenParameter } from '../tokens/lookup.js';
 

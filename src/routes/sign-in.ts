@@ -1,5 +1,5 @@
 import { getCookie, setCookie } from 'hono/cookie';
-import type { AppContext } from './http.js';
+import type { AppContext } from '../http/context.js';
 import { OAuthError } from '../errors.js';
 import { randomToken } from '../crypto.js';
 import { checkClientAndRedirect } from '../protocol/authorization-request.js';

@@ -1,21 +1,13 @@
-import type { AppContext } from './http.js';
-import { authenticatedClient, readForm } from './http.js';
+import type { AppContext } from '../http/context.js';
+import { authenticatedClient } from '../http/client-authentication.js';
+import { readForm } from '../http/request-body.js';
 import { OAuthError } from '../errors.js';
-import type { GrantHandler } from './grants/grant-handler.js';
-import { authorizationCodeGrant } from './grants/authorization-code.js';
-import { refreshTokenGrant } from './grants/refresh-token.js';
-
-/** The grant types of the token endpoint, by `grant_type`: one module each (src/routes/grants). */
-const GRANT_HANDLERS: ReadonlyMap<string, GrantHandler> = new Map(
-  Object.entries({
-    authorization_code: authorizationCodeGrant,
-    refresh_token: refreshTokenGrant,
-  }),
-);
+import { defer } from '../services.js';
+import { GRANT_HANDLERS } from './grants/registry.js';
 
 /**
  * POST /token (OAuth 2.1 §3.2): the common parts (client authentication, `grant_type`, RFC 8707
- * `resource`), then the grant type's handler.
+ * `resource`), then the handler registered for the grant type (src/routes/grants/registry.ts).
  */
 export async function issueToken(c: AppContext): Promise<Response> {
   const form = await readForm(c, { repeatable: ['resource'] });
@@ -28,5 +20,5 @@ export async function issueToken(c: AppContext): Promise<Response> {
   const resources = form.getAll('resource');
   if (resources.length > 1) throw new OAuthError('invalid_target', 'Only one resource may be requested per token.');
   const services = c.var.services;
-  return handler({ c, form, client, resource: resources[0], services, now: services.now() });
+  return handler({ c, form, client, resource: resources[0], services, now: services.now(), defer: (work) => defer(c, work) });
 }

@@ -14,7 +14,10 @@ const RESOURCE_SERVER_ENTRIES = ['src/verify/index.ts', 'src/middleware/hono.ts'
 /** Server modules: a folder (ending in `/`) or a file. The library must not import them, even through other modules. */
 const SERVER_MODULES = [
   'src/authority/',
+  'src/clients/',
   'src/grants/',
+  'src/http/',
+  'src/metadata/',
   'src/principal/',
   'src/rate-limit/',
   'src/routes/',

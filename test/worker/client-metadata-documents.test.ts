@@ -3,7 +3,8 @@ import { Hono } from 'hono';
 import { env } from 'cloudflare:workers';
 import { createMcpAuth } from '../../src/create-mcp-auth';
 import { OAuthError } from '../../src/errors';
-import { cacheSeconds, checkClientIdUrl, clientFromMetadataDocument } from '../../src/storage/client-metadata-documents';
+import { checkClientIdUrl, clientFromMetadataDocument } from '../../src/clients/metadata-document';
+import { cacheSeconds } from '../../src/clients/metadata-document-fetcher';
 import { ISSUER, RESOURCE, form, pkce } from './helpers';
 
 const CLIENT_ID = 'https://app.example.com/oauth/client.json';

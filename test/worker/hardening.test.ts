@@ -5,7 +5,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { createMcpAuth } from '../../src/create-mcp-auth';
 import { resolveOptions } from '../../src/options';
 import { customPrincipal } from '../../src/principal/custom';
-import { withClientMetadataDocuments } from '../../src/storage/client-metadata-documents';
+import { withClientMetadataDocuments } from '../../src/clients/metadata-document-fetcher';
 import { stateObjectName, stateObjectNames } from '../../src/storage/keys';
 import { ISSUER, authorizeUrl, clientAuth, pkce, postForm, tokensFor, type RegisteredClient } from './helpers';
 

@@ -3,7 +3,7 @@ import { createMcpAuth } from '../../src/create-mcp-auth';
 import { OAuthError } from '../../src/errors';
 import { resolveOptions } from '../../src/options';
 import { checkRedirectUriSyntax, isAllowedByPolicy } from '../../src/protocol/redirect-uri';
-import { clientFromMetadataDocument } from '../../src/storage/client-metadata-documents';
+import { clientFromMetadataDocument } from '../../src/clients/metadata-document';
 import type { ClientRecord, ClientStore } from '../../src/storage/client-store';
 import { expectOAuthError, fetchApp, postJson } from './foundation-helpers';
 import { ISSUER, RESOURCE, form, pkce } from './helpers';

@@ -5,7 +5,8 @@ import { createMcpAuth } from '../../src/create-mcp-auth';
 import { OAuthError } from '../../src/errors';
 import { hostRefusal, SPECIAL_PURPOSE_IPV4, SPECIAL_PURPOSE_IPV6 } from '../../src/protocol/public-host';
 import { parseIpv4, parseIpv6 } from '../../src/protocol/ip-address';
-import { checkClientIdUrl, withClientMetadataDocuments } from '../../src/storage/client-metadata-documents';
+import { checkClientIdUrl } from '../../src/clients/metadata-document';
+import { withClientMetadataDocuments } from '../../src/clients/metadata-document-fetcher';
 import { ISSUER, RESOURCE, form, pkce } from './helpers';
 
 const REDIRECT = 'http://127.0.0.1:7777/callback';

@@ -1,5 +1,6 @@
 import { getCookie, setCookie } from 'hono/cookie';
-import { noStoreRedirect, type AppContext } from '../../routes/http.js';
+import type { AppContext } from '../../http/context.js';
+import { noStoreRedirect } from '../../http/responses.js';
 import { OAuthError } from '../../errors.js';
 import { randomToken, seal, sha256, unseal } from '../../crypto.js';
 import { s256 } from '../../protocol/pkce.js';

@@ -4,7 +4,7 @@ import type { GrantRecord } from '../../grants/grant-record.js';
 import { approvedGrant } from '../../grants/grant-record.js';
 import { randomToken, sha256 } from '../../crypto.js';
 import { authorizationResponseUrl } from '../../protocol/authorization-request.js';
-import { noStoreRedirect } from '../../routes/http.js';
+import { noStoreRedirect } from '../../http/responses.js';
 import { accessTokenClaims, readOwnAccessToken, signAccessToken } from '../../tokens/access-token.js';
 import type { GrantAuthority, IssuedTokens } from '../types.js';
 

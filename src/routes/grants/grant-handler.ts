@@ -1,11 +1,11 @@
-import type { AppContext } from '../http.js';
-import { noStoreJson } from '../http.js';
+import type { AppContext } from '../../http/context.js';
+import { noStoreJson } from '../../http/responses.js';
 import { OAuthError } from '../../errors.js';
-import { defer, type Services } from '../../services.js';
+import type { Services } from '../../services.js';
 import type { ClientRecord } from '../../storage/client-store.js';
 import type { GrantOutcome } from '../../storage/state-object.js';
 import type { GrantRecord } from '../../grants/grant-record.js';
-import type { TokenIssuedEvent } from '../../events.js';
+import type { GrantType } from './registry.js';
 import type { IssuedTokens } from '../../authority/types.js';
 
 /** A token request once its common parts are checked (src/routes/token.ts): the client, the grant type's right to it, one resource. */
@@ -17,21 +17,22 @@ export interface TokenRequest {
   resource?: string;
   services: Services;
   now: number;
+  /** Runs work after the response (audit events, the authority's answer to a replay). */
+  defer: (work: Promise<unknown>) => void;
 }
 
-/** One grant type of the token endpoint (OAuth 2.1 §3.2.2): registered by name in src/routes/token.ts. */
+/** One grant type of the token endpoint (OAuth 2.1 §3.2.2): registered by name in src/routes/grants/registry.ts. */
 export type GrantHandler = (request: TokenRequest) => Promise<Response>;
 
 /** The grant a redemption or rotation succeeded on; a replay is audited, and ended at the authority, before the error. */
 export function grantOf(request: TokenRequest, outcome: GrantOutcome, what: 'authorization_code' | 'refresh_token'): Extract<GrantOutcome, { ok: true }> {
   if (outcome.ok) return outcome;
-  const { c, services } = request;
+  const { services, defer } = request;
   if (outcome.replay && outcome.grant) {
     const { client_id: clientId, grant_id: grantId, sub, upstream_grant_id: upstreamGrantId } = outcome.grant;
-    defer(c, services.authority.replayed(services, outcome.grant, what));
-    defer(c, services.emit({ type: 'security.replay_detected', what, clientId, grantId }));
+    defer(services.authority.replayed(services, outcome.grant, what));
+    defer(services.emit({ type: 'security.replay_detected', what, clientId, grantId }));
     defer(
-      c,
       services.emit({
         type: 'token.revoked',
         clientId,
@@ -47,10 +48,9 @@ export function grantOf(request: TokenRequest, outcome: GrantOutcome, what: 'aut
 }
 
 /** OAuth 2.1 §3.2.3: the successful answer, and its `token.issued` event. */
-export function tokenResponse(request: TokenRequest, grant: GrantRecord, issued: IssuedTokens, grantType: TokenIssuedEvent['grantType']): Response {
-  const { c, services } = request;
+export function tokenResponse(request: TokenRequest, grant: GrantRecord, issued: IssuedTokens, grantType: GrantType): Response {
+  const { c, services, defer } = request;
   defer(
-    c,
     services.emit({
       type: 'token.issued',
       grantType,

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import type { AppContext, AppEnv } from './http.js';
+import type { AppContext, AppEnv } from './context.js';
 import { OAuthError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ResolvedOptions } from '../options.js';

@@ -1,5 +1,6 @@
 import type { ResolvedOptions } from '../options.js';
 import { protectedResourceMetadataDocument } from '../protocol/resource-metadata.js';
+import { GRANT_TYPES } from '../routes/grants/registry.js';
 
 /** The endpoints, all under the issuer's path. */
 export function endpoints(options: ResolvedOptions) {
@@ -27,7 +28,7 @@ export function authorizationServerMetadata(options: ResolvedOptions): Record<st
     scopes_supported: options.scopes,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
-    grant_types_supported: ['authorization_code', 'refresh_token'],
+    grant_types_supported: [...GRANT_TYPES], // the token endpoint's registry
     token_endpoint_auth_methods_supported: authMethods,
     introspection_endpoint: urls.introspection,
     introspection_endpoint_auth_methods_supported: authMethods,

@@ -117,6 +117,7 @@ describe('Grantex contract (trust): only grants of our agent and developer are a
     const checked: string[] = [];
     const verify = createTokenVerifier({
       ...s.verifyOptions,
+      verifiedTokenCacheSize: 1000, // a remote set's tokens are remembered only when asked
       checkGrant: async (grant: McpGrant) => {
         checked.push(grant.jti);
         return grant.raw === own;

@@ -8,25 +8,16 @@ export async function readLimited(
   declaredLength: string | null | undefined,
   maxBytes: number,
 ): Promise<Uint8Array | undefined> {
-  if (Number(declaredLength ?? '0') > maxBytes) {
+  if ((contentLength(declaredLength ?? null) ?? 0) > maxBytes) {
     await body?.cancel();
     return undefined;
   }
   if (!body) return new Uint8Array(0);
   const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return concat(chunks, size);
+  const read = await readAtMost(reader, maxBytes);
+  if (read.bytes) return read.bytes;
+  await reader.cancel();
+  return undefined;
 }
 
 /** How much of an over-limit request body is read and thrown away, and for how long. */
@@ -56,28 +47,36 @@ export const REQUEST_BODY_DRAIN: DrainLimits = { maxBytes: 32 * 1024 * 1024, max
 export async function readRequestBody(request: Request, maxBytes: number, drain: DrainLimits = REQUEST_BODY_DRAIN): Promise<Uint8Array | undefined> {
   const body = request.body;
   if (!body) return new Uint8Array(0);
-  const declared = declaredLength(request.headers.get('Content-Length'));
+  const declared = contentLength(request.headers.get('Content-Length'));
   if (declared !== undefined && declared > maxBytes) {
     if (declared <= drain.maxBytes) await discard(body.getReader(), 0, drain);
     return undefined;
   }
   const reader = body.getReader();
+  const read = await readAtMost(reader, maxBytes);
+  if (read.bytes) return read.bytes;
+  await discard(reader, read.size, drain);
+  return undefined;
+}
+
+/**
+ * The one bounded read: a stream's bytes to its end, or, at the first chunk past `maxBytes`, no
+ * bytes and how many were read (the caller cancels or drains the rest). Memory stays at the cap.
+ */
+async function readAtMost(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes: number): Promise<{ bytes?: Uint8Array; size: number }> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) return concat(chunks, size);
+    if (done) return { bytes: concat(chunks, size), size };
     size += value.byteLength;
-    if (size > maxBytes) {
-      await discard(reader, size, drain);
-      return undefined;
-    }
+    if (size > maxBytes) return { size };
     chunks.push(value);
   }
 }
 
 /** RFC 9110 §8.6: Content-Length = 1*DIGIT; anything else is not a declared length. */
-function declaredLength(header: string | null): number | undefined {
+function contentLength(header: string | null): number | undefined {
   return header !== null && /^\d{1,15}$/.test(header) ? Number(header) : undefined;
 }
 

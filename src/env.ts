@@ -2,6 +2,7 @@
 import { isSigningAlgorithm, operatorSecretProblem, signingAlgorithmOfKey, type McpAuthOptions } from './options.js';
 import type { RateLimitOptions } from './rate-limit/limits.js';
 import type { ClientRecord } from './storage/client-store.js';
+import { isJsonObject } from './protocol/json-object.js';
 import { cloudflareAccess } from './principal/cloudflare-access.js';
 import { developmentSignIn } from './principal/development.js';
 import { grantex, type GrantexAuthority } from './authority/grantex/config.js';
@@ -154,8 +155,7 @@ function signingFromEnv(env: WorkerEnv): McpAuthOptions['signing'] {
   } catch {
     throw new TypeError('mcp-auth-edge: SIGNING_PRIVATE_JWK is not valid JSON (make one with scripts/generate-signing-key.mjs)');
   }
-  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk))
-    throw new TypeError('mcp-auth-edge: SIGNING_PRIVATE_JWK must be one JWK object (scripts/generate-signing-key.mjs)');
+  if (!isJsonObject(jwk)) throw new TypeError('mcp-auth-edge: SIGNING_PRIVATE_JWK must be one JWK object (scripts/generate-signing-key.mjs)');
   if (!('d' in jwk))
     throw new TypeError('mcp-auth-edge: SIGNING_PRIVATE_JWK must be a private key (it has no "d"; scripts/generate-signing-key.mjs makes one)');
   const keyAlgorithm = signingAlgorithmOfKey(jwk as JsonWebKey);
@@ -177,8 +177,7 @@ function clientsFromEnv(value: unknown): ClientRecord[] {
       'mcp-auth-edge: CLIENTS must be a JSON array of client records, e.g. [{"client_id":...}]; scripts/register-client.mjs prints one (--append adds to an existing CLIENTS value)',
     );
   value.forEach((client, index) => {
-    if (typeof client !== 'object' || client === null || Array.isArray(client))
-      throw new TypeError(`mcp-auth-edge: CLIENTS[${index}] must be a client record (a JSON object)`);
+    if (!isJsonObject(client)) throw new TypeError(`mcp-auth-edge: CLIENTS[${index}] must be a client record (a JSON object)`);
   });
   return value as ClientRecord[];
 }

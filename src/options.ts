@@ -1,13 +1,15 @@
 import type { ClientStore, ClientRecord } from './storage/client-store.js';
 import type { PrincipalResolver } from './principal/types.js';
-import { CLIENT_KEYED_ENDPOINTS, type RateLimitOptions } from './rate-limit/limits.js';
+import { CLIENT_KEYED_ENDPOINTS, CONFIGURED_ENDPOINTS, type RateLimitOptions } from './rate-limit/limits.js';
 import { clientAddressReader, isClientAddressSource, type ClientAddressReader, type ClientAddressSource } from './rate-limit/client-address.js';
 import type { AuditEvent, RevocationEvent, TokenIssuedEvent } from './events.js';
-import type { SigningAlgorithm } from './tokens/signing-keys.js';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './tokens/signing-keys.js';
 import type { GrantexAuthority } from './authority/grantex/config.js';
 import type { RefreshTokenPolicy } from './grants/authorization-code.js';
 import type { ClientMetadataDocumentOptions } from './clients/metadata-document-fetcher.js';
 import { checkRedirectUriSyntax, isLoopbackHost } from './protocol/redirect-uri.js';
+import { currentNumericDate } from './protocol/numeric-date.js';
+import { SCOPE_TOKEN } from './protocol/scope.js';
 import { OAuthError } from './errors.js';
 import { resolveLogger, silentLogger, type Logger } from './log.js';
 import { isStorableClientId } from './storage/keys.js';
@@ -140,8 +142,6 @@ export interface ResolvedOptions {
   clock: () => number;
 }
 
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 §3.3 scope-token
-
 function fail(message: string): never {
   throw new TypeError(`mcp-auth-edge: ${message}`);
 }
@@ -207,7 +207,7 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
   if (privateJwk && !('d' in privateJwk)) fail('signing.privateJwk must be a private key (it has no "d")');
   const configuredAlgorithm = options.signing?.algorithm;
   if (configuredAlgorithm !== undefined && !isSigningAlgorithm(configuredAlgorithm))
-    fail(`signing.algorithm "${configuredAlgorithm}" is not one of ES256, EdDSA, RS256`);
+    fail(`signing.algorithm "${String(configuredAlgorithm)}" is not one of ${SIGNING_ALGORITHMS.join(', ')}`);
   // A key's type names its algorithm (RFC 7518 §3.1, RFC 8037 §3.1): an EdDSA key signs EdDSA
   // without being told, and a contradiction is refused here rather than by every signature.
   const keyAlgorithm = privateJwk ? signingAlgorithmOfKey(privateJwk) : undefined;
@@ -231,8 +231,7 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
 
   for (const [endpoint, limit] of Object.entries(options.rateLimits ?? {})) {
     if (endpoint === 'enabled' || limit === false) continue;
-    if (!['authorize', 'token', 'introspect', 'revoke', 'register', 'other'].includes(endpoint))
-      fail(`rateLimits.${endpoint} is not an endpoint (authorize, token, introspect, revoke, register, other)`);
+    if (!(CONFIGURED_ENDPOINTS as readonly string[]).includes(endpoint)) fail(`rateLimits.${endpoint} is not an endpoint (${CONFIGURED_ENDPOINTS.join(', ')})`);
     const { limit: count, windowSeconds } = (limit ?? {}) as { limit?: unknown; windowSeconds?: unknown };
     if (!Number.isInteger(count) || (count as number) < 1 || !Number.isInteger(windowSeconds) || (windowSeconds as number) < 1)
       fail(`rateLimits.${endpoint} must be false or { limit, windowSeconds } with whole numbers ≥ 1`);
@@ -295,7 +294,7 @@ export function resolveOptions(options: McpAuthOptions): ResolvedOptions {
     logger,
     hooks: { onTokenIssued: options.onTokenIssued, onRevocation: options.onRevocation, onEvent: options.onEvent, log: auditLog(options.log, logger), logger },
     insecureLoopback: issuerUrl.protocol === 'http:',
-    clock: options.clock ?? (() => Math.floor(Date.now() / 1000)),
+    clock: options.clock ?? currentNumericDate,
   };
 }
 
@@ -305,8 +304,6 @@ function auditLog(option: McpAuthOptions['log'], logger: Logger): ((event: Audit
   if (option === false || logger === silentLogger) return false;
   return (event) => logger.info('audit event', { ...event });
 }
-
-const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'EdDSA', 'RS256'];
 
 export function isSigningAlgorithm(value: unknown): value is SigningAlgorithm {
   return (SIGNING_ALGORITHMS as readonly unknown[]).includes(value);

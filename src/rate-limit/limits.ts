@@ -1,5 +1,6 @@
 /** The endpoints whose limits are configured, by name. `other` covers discovery, JWKS and the rest. */
-export type ConfiguredEndpoint = 'authorize' | 'token' | 'introspect' | 'revoke' | 'register' | 'other';
+export const CONFIGURED_ENDPOINTS = ['authorize', 'token', 'introspect', 'revoke', 'register', 'other'] as const;
+export type ConfiguredEndpoint = (typeof CONFIGURED_ENDPOINTS)[number];
 
 /**
  * The buckets requests are counted in: one per configured endpoint, and `authorize-continue` for

@@ -1,7 +1,8 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 
-/** Asymmetric algorithms only (RFC 8725 §3.1); ES256 is the default. */
-export type SigningAlgorithm = 'ES256' | 'EdDSA' | 'RS256';
+/** The algorithms this server signs with: asymmetric only (RFC 8725 §3.1); ES256 is the default. */
+export const SIGNING_ALGORITHMS = ['ES256', 'EdDSA', 'RS256'] as const;
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
 /**
  * A signing key as stored in the Durable Object. Rotation: a `next` key is published in the

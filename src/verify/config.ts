@@ -1,5 +1,6 @@
 /** The verifier's options, validated once into the configuration every verification reads. */
 import type { JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
+import { currentNumericDate } from '../protocol/numeric-date.js';
 import { canonicalResource } from '../protocol/resource.js';
 import { resolveLogger, type Logger } from '../log.js';
 import type { VerifiedTokenCache } from './cache.js';
@@ -77,7 +78,7 @@ export function resolveConfig(options: VerifyOptions): Config {
   if (!(tolerance >= 0) || !(cooldown >= 0)) throw new TypeError('verify: clockToleranceSeconds and jwksCooldownSeconds must be >= 0');
 
   const requiredClaims = [...new Set([...PROFILE_CLAIMS[profile], ...(audiences.size > 0 ? ['aud'] : []), ...(options.requiredClaims ?? [])])];
-  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const now = options.now ?? currentNumericDate;
   const keys = options.keys
     ? localKeySource(options.keys)
     : remoteKeySource(options.jwksUri ?? `${issuer.replace(/\/$/, '')}/.well-known/jwks.json`, {

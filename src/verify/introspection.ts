@@ -1,3 +1,4 @@
+import { currentNumericDate } from '../protocol/numeric-date.js';
 import { TokenVerificationError } from './errors.js';
 import type { McpGrant } from './types.js';
 
@@ -50,7 +51,7 @@ export function introspectionRevocationCheck(options: IntrospectionRevocationChe
   if (!(ttl >= 0) || !(maxEntries >= 1)) throw new TypeError('introspectionRevocationCheck: cacheTtlSeconds must be >= 0 and maxEntries >= 1');
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const now = options.now ?? currentNumericDate;
   const headers: Record<string, string> = {
     'Content-Type': 'application/x-www-form-urlencoded',
     Accept: 'application/json',

@@ -504,6 +504,7 @@ describe('createTokenVerifier: remembered verifications', () => {
       now,
       jwksCooldownSeconds: 0,
       jwksUri: 'https://keys.example/rotating',
+      verifiedTokenCacheSize: 1000, // a remote set's tokens are remembered only when asked
     });
     const token = await sign(es, localClaims());
     await verify(token); // fetches the set: remembered from the next verification on, under that set

@@ -5,6 +5,7 @@ import { grantex } from '../../src/authority/grantex/config';
 import { grantexFromEnv, type WorkerEnv } from '../../src/env';
 import { ISSUER, REDIRECT, authorizeUrl, consentForm, pkce, registerClient } from './helpers';
 import { GRANTEX, grantexSetup } from './grantex-setup';
+import { formatLogLine, type Logger } from '../../src/log';
 
 const REQUIRED = { apiKey: 'gx_test_fake_grantex_key_0001', agentId: 'ag_1', developerId: 'dev_1' };
 
@@ -116,10 +117,10 @@ describe('Grantex consent origins', () => {
   });
 
   it('a consent URL on an unlisted origin is never followed: server_error at the client redirect URI, a warning names the origin, the CSP never allowed it', async () => {
+    // The server's warnings, as its logger receives them (one JSON line each, as on the console).
     const warnings: string[] = [];
-    vi.spyOn(console, 'warn').mockImplementation((line: unknown) => void warnings.push(String(line)));
-    vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    const s = grantexSetup({ consentBaseUrl: 'https://attacker.example' });
+    const logger: Logger = { info: () => {}, warn: (message, fields) => void warnings.push(formatLogLine('warn', message, fields)), error: () => {} };
+    const s = grantexSetup({ consentBaseUrl: 'https://attacker.example', logger });
     const { page, posted } = await signIn(s);
     expect(directive(page, 'form-action')).not.toContain('https://attacker.example');
     expect(posted.status).toBe(303);

@@ -6,6 +6,7 @@ import { createGrantexClient } from '../../src/authority/grantex/client';
 import { customPrincipal } from '../../src/principal/custom';
 import type { AuditEvent } from '../../src/events';
 import type { McpAuthOptions } from '../../src/options';
+import type { Logger } from '../../src/log';
 import { createFakeGrantex, fakeGrantexFetch, FAKE_GRANTEX_API_KEY, type FakeGrantex } from '../fixtures/fake-grantex/app';
 import { ISSUER, RESOURCE, form } from './helpers';
 
@@ -38,6 +39,8 @@ export interface GrantexSetupOptions {
   rateLimits?: McpAuthOptions['rateLimits'];
   clientAddress?: McpAuthOptions['clientAddress'];
   clock?: () => number;
+  /** Where the server's lines go (default: nowhere, `log: false`). */
+  logger?: Logger;
 }
 
 /** The Grantex authority for a fake Grantex in this isolate, reached as GRANTEX with its first API key. */
@@ -82,7 +85,7 @@ export function grantexSetup(options: GrantexSetupOptions = {}) {
     rateLimits: options.rateLimits ?? { enabled: false },
     clientAddress: options.clientAddress,
     clock: options.clock,
-    log: false,
+    ...(options.logger ? { logger: options.logger } : { log: false }),
     onEvent: (e) => void events.push(e),
     principal: options.principal === 'known' ? customPrincipal(() => ({ id: 'carol' })) : undefined,
     authority: options.apiBaseUrl

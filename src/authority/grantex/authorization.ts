@@ -60,10 +60,10 @@ export async function startUpstreamAuthorization(
       state,
     });
     // Followed only on the configured consent origins (also what the consent form's CSP allows).
-    if (!started.code) consentUrl = checkConsentUrl(authority, started.consentUrl);
+    if (!started.code) consentUrl = checkConsentUrl(authority, started.consentUrl, options.logger);
   } catch (err) {
     if (err instanceof GrantexError && err.status === 403) return answerClient('access_denied', 'The grant authority refused the request.');
-    const mapped = upstreamError(err, new OAuthError('server_error', 'The grant authority could not start the authorization.'));
+    const mapped = upstreamError(err, new OAuthError('server_error', 'The grant authority could not start the authorization.'), options.logger);
     return answerClient(mapped.code === 'temporarily_unavailable' ? 'temporarily_unavailable' : 'server_error', mapped.description ?? mapped.code);
   }
 

@@ -1,7 +1,6 @@
 /**
  * A typed Grantex REST client over `fetch` (Web-platform APIs only: `fetch`, `AbortSignal.timeout`,
- * `crypto`). It follows the Grantex REST contract (docs: /work/shared/grantex-contract.md, mirrored in
- * `docs/architecture.md`) and has the method shapes of `@grantex/sdk`, so a caller may pass an SDK
+ * `crypto`). It follows the Grantex REST contract (`docs/architecture.md`) and has the method shapes of `@grantex/sdk`, so a caller may pass an SDK
  * instance wherever a `GrantexApi` is expected.
  *
  * Transport rules (contract "Transport"):
@@ -196,6 +195,25 @@ const MAX_UPSTREAM_MESSAGE_CHARS = 500;
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
+/**
+ * A Grantex REST client (the transport rules above). `grantex({ baseUrl, apiKey })` builds one;
+ * build it yourself to tune timeouts and retries, and pass it as `grantex({ client })`.
+ *
+ * @example
+ * ```ts
+ * import { env } from 'cloudflare:workers';
+ * import { createGrantexClient, grantex } from 'mcp-auth-edge';
+ *
+ * const client = createGrantexClient({ baseUrl: 'https://api.grantex.dev', apiKey: env.GRANTEX_API_KEY, timeoutMs: 5000, maxRetries: 2 });
+ * const authority = grantex({
+ *   client,
+ *   jwksUri: 'https://api.grantex.dev/.well-known/jwks.json',
+ *   consentOrigins: ['https://grantex.dev'],
+ *   agentId: 'ag_…',
+ *   developerId: 'dev_…',
+ * });
+ * ```
+ */
 export function createGrantexClient(options: GrantexClientOptions): GrantexApi {
   const config = resolveOptions(options);
   const send = createTransport(config);

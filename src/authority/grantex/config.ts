@@ -1,4 +1,4 @@
-import { errorFields, log } from '../../log.js';
+import { errorFields, type Logger } from '../../log.js';
 import { decodeJwt } from 'jose';
 import { OAuthError } from '../../errors.js';
 import { createGrantexClient, GrantexError, type GrantexApi, type GrantexTokenResponse } from './client.js';
@@ -65,7 +65,27 @@ export interface GrantexAuthority {
 
 /**
  * Grantex as the grant authority: consent, grants, token signing and revocation happen at a
- * Grantex service reached with `fetch` (docs/architecture.md#grantex).
+ * Grantex service reached with `fetch` (docs/architecture.md#grantex). Checked here: a missing
+ * or malformed option is a `TypeError` at start-up.
+ *
+ * @example
+ * ```ts
+ * import { env } from 'cloudflare:workers';
+ * import { createMcpAuth, cloudflareAccess, grantex } from 'mcp-auth-edge';
+ *
+ * const auth = createMcpAuth({
+ *   issuer: 'https://mcp.example.com',
+ *   resources: ['https://mcp.example.com/mcp'],
+ *   scopes: ['mcp:tools:read', 'offline_access'],
+ *   principal: cloudflareAccess({ teamDomain: 'https://acme.cloudflareaccess.com', audience: '<AUD tag>' }),
+ *   authority: grantex({
+ *     baseUrl: 'https://api.grantex.dev',
+ *     apiKey: env.GRANTEX_API_KEY, // a secret
+ *     agentId: 'ag_…',
+ *     developerId: 'dev_…',
+ *   }),
+ * });
+ * ```
  */
 export function grantex(options: GrantexAuthorityOptions): GrantexAuthority {
   if (!options.agentId) throw new TypeError('mcp-auth-edge: grantex({ agentId }) is required');
@@ -108,12 +128,13 @@ export function grantex(options: GrantexAuthorityOptions): GrantexAuthority {
 const UNAVAILABLE = 'The grant authority is unavailable; retry later.';
 
 /**
- * Maps a failed Grantex call to what the OAuth client sees: never the upstream message.
- * Retryable failures are `temporarily_unavailable` (503), the rest `fallback`.
+ * Maps a failed Grantex call to what the OAuth client sees: never the upstream message (that
+ * goes to the instance's `logger`). Retryable failures are `temporarily_unavailable` (503), the
+ * rest `fallback`.
  */
-export function upstreamError(err: unknown, fallback: OAuthError): OAuthError {
+export function upstreamError(err: unknown, fallback: OAuthError, logger: Logger): OAuthError {
   if (err instanceof GrantexError) {
-    log.error('grant authority call failed', {
+    logger.error('grant authority call failed', {
       status: err.status,
       retryable: err.retryable,
       requestId: err.requestId,
@@ -167,10 +188,10 @@ function checkConsentOrigins(options: GrantexAuthorityOptions): readonly string[
  * The consent URL Grantex returned is followed only when it is a web page on one of the consent
  * origins: never a script or data URL, never a site an altered or compromised answer names.
  */
-export function checkConsentUrl(authority: Pick<GrantexAuthority, 'consentOrigins'>, value: string): string {
+export function checkConsentUrl(authority: Pick<GrantexAuthority, 'consentOrigins'>, value: string, logger: Logger): string {
   const url = URL.canParse(value) ? new URL(value) : undefined;
   if (url && isWebOrigin(url) && authority.consentOrigins.includes(url.origin)) return url.href;
-  log.warn('consent URL outside the consent origins', { consentOrigin: url?.origin ?? null, consentOrigins: authority.consentOrigins });
+  logger.warn('consent URL outside the consent origins', { consentOrigin: url?.origin ?? null, consentOrigins: authority.consentOrigins });
   throw new GrantexError({ status: 0, code: 'BAD_RESPONSE', operation: 'authorize', retryable: false });
 }
 
@@ -197,7 +218,7 @@ export function grantTokenFacts(response: GrantexTokenResponse): { jti: string; 
 }
 
 /** Verifies a Grantex grant token for introspection; undefined when it is not a valid one. */
-export async function readGrantToken(authority: GrantexAuthority, verify: TokenVerifier, token: string): Promise<McpGrant | undefined> {
+export async function readGrantToken(authority: GrantexAuthority, verify: TokenVerifier, token: string, logger: Logger): Promise<McpGrant | undefined> {
   let grant: McpGrant;
   try {
     grant = await verify(token);
@@ -210,7 +231,7 @@ export async function readGrantToken(authority: GrantexAuthority, verify: TokenV
   }
   if (authority.introspection === 'online') {
     const online = await authority.api.grants.verify(token).catch((err) => {
-      throw upstreamError(err, new OAuthError('temporarily_unavailable', UNAVAILABLE, { status: 503 }));
+      throw upstreamError(err, new OAuthError('temporarily_unavailable', UNAVAILABLE, { status: 503 }), logger);
     });
     if (!online.active) return undefined;
   }

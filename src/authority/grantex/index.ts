@@ -30,7 +30,7 @@ export function grantexAuthority(config: GrantexAuthority, options: ResolvedOpti
     // A Grantex grant token that one of our grants produced (the link names our grant).
     async readAccessToken(services, token) {
       introspectionVerifier ??= createTokenVerifier(config.verifierOptions(options.resources));
-      const grant = await readGrantToken(config, introspectionVerifier, token);
+      const grant = await readGrantToken(config, introspectionVerifier, token, options.logger);
       if (!grant?.grantId) return undefined;
       const link = await services.upstreamLink(grant.grantId).upstreamLink();
       if (!link) return undefined;
@@ -72,7 +72,11 @@ export function grantexAuthority(config: GrantexAuthority, options: ResolvedOpti
           await config.api.grants.revoke(upstreamGrantId);
         } catch (err) {
           if (!(err instanceof GrantexError && err.status === 404))
-            throw upstreamError(err, new OAuthError('temporarily_unavailable', 'The grant could not be revoked; retry later.', { status: 503 }));
+            throw upstreamError(
+              err,
+              new OAuthError('temporarily_unavailable', 'The grant could not be revoked; retry later.', { status: 503 }),
+              options.logger,
+            );
         }
         await services.upstreamLink(upstreamGrantId).unlinkUpstreamGrant();
       }

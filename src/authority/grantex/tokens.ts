@@ -1,6 +1,6 @@
 import { OAuthError } from '../../errors.js';
 import { seal, sha256, unseal } from '../../crypto.js';
-import { errorFields, log } from '../../log.js';
+import { errorFields, type Logger } from '../../log.js';
 import type { Services } from '../../services.js';
 import type { GrantRecord } from '../../grants/grant-record.js';
 import { GrantexError, type GrantexTokenResponse } from './client.js';
@@ -27,7 +27,7 @@ type Settled = { ok: true; response: GrantexTokenResponse } | { ok: false; refus
  * do the work twice: it does it (the first did not), or it is refused (the first did, or still is
  * doing it, and its answer is lost). Grantex ignores `Idempotency-Key`, so nothing else can tell.
  */
-async function settle(call: () => Promise<GrantexTokenResponse>): Promise<Settled> {
+async function settle(call: () => Promise<GrantexTokenResponse>, logger: Logger): Promise<Settled> {
   let afterUnknown = false;
   for (;;) {
     try {
@@ -36,7 +36,7 @@ async function settle(call: () => Promise<GrantexTokenResponse>): Promise<Settle
       if (!(err instanceof GrantexError)) throw err;
       if (err.outcomeUnknown && !afterUnknown) {
         afterUnknown = true;
-        log.warn('grant authority outcome unknown; asking again', { operation: err.operation, status: err.status, code: err.code });
+        logger.warn('grant authority outcome unknown; asking again', { operation: err.operation, status: err.status, code: err.code });
         continue;
       }
       return { ok: false, refused: !err.retryable, error: err, afterUnknown };
@@ -62,16 +62,18 @@ export async function exchangeGrantexCode(
   const opened = grant.upstream_sealed ? await unseal(grant.upstream_sealed, code) : undefined;
   if (!opened) throw new OAuthError('invalid_grant', INVALID_CODE);
   const upstream = JSON.parse(opened) as { code: string; verifier: string };
-  const settled = await settle(() =>
-    authority.api.tokens.exchange({
-      code: upstream.code,
-      agentId: authority.agentId,
-      codeVerifier: upstream.verifier,
-      redirectUri: upstreamCallbackUrl(services.options),
-    }),
+  const settled = await settle(
+    () =>
+      authority.api.tokens.exchange({
+        code: upstream.code,
+        agentId: authority.agentId,
+        codeVerifier: upstream.verifier,
+        redirectUri: upstreamCallbackUrl(services.options),
+      }),
+    services.options.logger,
   );
   if (!settled.ok) {
-    const mapped = upstreamError(settled.error, new OAuthError('invalid_grant', settled.afterUnknown ? ENDED : INVALID_CODE));
+    const mapped = upstreamError(settled.error, new OAuthError('invalid_grant', settled.afterUnknown ? ENDED : INVALID_CODE), services.options.logger);
     if (!settled.refused) {
       await services.upstreamGrant(grant.grant_id).releaseAuthorizationCode();
       throw mapped;
@@ -95,9 +97,9 @@ export async function refreshGrantex(
   const ours = services.grant(grant.grant_id);
   const upstreamRefresh = sealedRefresh ? await unseal(sealedRefresh, presented) : undefined;
   if (!upstreamRefresh) throw new OAuthError('invalid_grant', INVALID_REFRESH);
-  const settled = await settle(() => authority.api.tokens.refresh({ refreshToken: upstreamRefresh, agentId: authority.agentId }));
+  const settled = await settle(() => authority.api.tokens.refresh({ refreshToken: upstreamRefresh, agentId: authority.agentId }), services.options.logger);
   if (!settled.ok) {
-    const mapped = upstreamError(settled.error, new OAuthError('invalid_grant', settled.afterUnknown ? ENDED : INVALID_REFRESH));
+    const mapped = upstreamError(settled.error, new OAuthError('invalid_grant', settled.afterUnknown ? ENDED : INVALID_REFRESH), services.options.logger);
     if (!settled.refused) {
       await services.upstreamGrant(grant.grant_id).rollbackRefreshRotation({ presentedHash: await sha256(presented), newHash: await sha256(rotated) });
       throw mapped;
@@ -170,14 +172,14 @@ export async function revokeUpstreamGrant(services: Services, authority: Grantex
     await authority.api.grants.revoke(upstreamGrantId);
   } catch (err) {
     if (!(err instanceof GrantexError && err.status === 404)) {
-      log.error('upstream grant could not be revoked', { upstreamGrantId, reason, ...errorFields(err) });
+      services.options.logger.error('upstream grant could not be revoked', { upstreamGrantId, reason, ...errorFields(err) });
       return false;
     }
   }
   try {
     await services.upstreamLink(upstreamGrantId).unlinkUpstreamGrant();
   } catch (err) {
-    log.warn('upstream grant revoked, its link not removed', { upstreamGrantId, reason, ...errorFields(err) });
+    services.options.logger.warn('upstream grant revoked, its link not removed', { upstreamGrantId, reason, ...errorFields(err) });
   }
   return true;
 }
@@ -193,7 +195,7 @@ async function revokeUnlinkedGrants(services: Services, authority: GrantexAuthor
   try {
     listed = await authority.api.grants.list({ agentId: authority.agentId, principalId: grant.sub, status: 'active' });
   } catch (err) {
-    log.error('unlinked upstream grants could not be listed', { grantId: grant.grant_id, ...errorFields(err) });
+    services.options.logger.error('unlinked upstream grants could not be listed', { grantId: grant.grant_id, ...errorFields(err) });
     return;
   }
   const since = (grant.created_at - ISSUED_AT_SKEW_SECONDS) * 1000;
@@ -201,6 +203,6 @@ async function revokeUnlinkedGrants(services: Services, authority: GrantexAuthor
     if (candidate.status !== 'active' || !(Date.parse(candidate.issuedAt) >= since)) continue;
     if (await services.upstreamLink(candidate.grantId).upstreamLink()) continue;
     if (await revokeUpstreamGrant(services, authority, candidate.grantId, 'issued for a refused exchange'))
-      log.warn('revoked an upstream grant no grant of ours holds', { upstreamGrantId: candidate.grantId, grantId: grant.grant_id });
+      services.options.logger.warn('revoked an upstream grant no grant of ours holds', { upstreamGrantId: candidate.grantId, grantId: grant.grant_id });
   }
 }

@@ -1,6 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { errorResponse, OAuthError } from './errors.js';
-import { resolveOptions, type McpAuthOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type McpAuthOptions } from './options.js';
 import { createServiceFactory, type Services } from './services.js';
 import { createTokenVerifier, type TokenVerifier } from './verify/index.js';
 import { requireMcpAuth, type HonoMcpAuthOptions, type McpAuthEnv } from './middleware/hono.js';
@@ -23,6 +23,7 @@ import { revokeToken } from './routes/revoke.js';
 import { deleteClient, listClients, operatorAuthentication, revokeUserGrants, rotateSigningKey } from './routes/operator.js';
 import { healthCheck } from './routes/health.js';
 
+/** What `createMcpAuth` returns: the authorization server's routes and the middleware bound to its keys. */
 export interface McpAuth {
   /** The authorization server; mount it at the root of the host app: `app.route('/', auth.app)`. */
   app: Hono<AppEnv>;
@@ -31,9 +32,9 @@ export interface McpAuth {
    * (no network hop) and answers with RFC 6750 / RFC 9728 challenges.
    */
   protect(options?: ProtectOptions): MiddlewareHandler<McpAuthEnv>;
-  options: ResolvedOptions;
 }
 
+/** Options of `McpAuth.protect()`, per protected route. */
 export interface ProtectOptions {
   /** Scopes every request of the route needs; the challenge to a request without a valid token names them. */
   scopes?: string[];
@@ -60,7 +61,25 @@ export interface ProtectOptions {
 /**
  * Builds the authorization server for one issuer. Every route lives under the issuer's path,
  * and the well-known documents at the origin's root (RFC 8414 §3.1, RFC 9728 §3.1), so the
- * app is always mounted at `/`.
+ * app is always mounted at `/`. Options are checked here: a mistake is a `TypeError` at start-up.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono';
+ * import { createMcpAuth, cloudflareAccess } from 'mcp-auth-edge';
+ * export { McpAuthState } from 'mcp-auth-edge'; // the Durable Object class, bound as MCP_AUTH_STATE
+ *
+ * const auth = createMcpAuth({
+ *   issuer: 'https://mcp.example.com',
+ *   resources: ['https://mcp.example.com/mcp'],
+ *   scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'],
+ *   principal: cloudflareAccess({ teamDomain: 'https://acme.cloudflareaccess.com', audience: '<AUD tag>' }),
+ * });
+ * const app = new Hono();
+ * app.route('/', auth.app);
+ * app.post('/mcp', auth.protect({ scopes: ['mcp:tools:read'] }), (c) => c.json({ user: c.get('mcpGrant').sub }));
+ * export default app;
+ * ```
  */
 export function createMcpAuth(input: McpAuthOptions): McpAuth {
   const options = resolveOptions(input);
@@ -169,7 +188,7 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
 
   // Liveness of KV and the Durable Object for monitors: never rate limited (see routes/health.ts).
   app.use(paths.health, issuerOrigin());
-  app.get(paths.health, healthCheck(options));
+  app.get(paths.health, healthCheck(options, services));
 
   // The operator API exists only with an operator secret (README "Operate"); no CORS: not for browsers.
   if (options.operatorSecret) {
@@ -241,5 +260,5 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
     };
   };
 
-  return { app, protect, options };
+  return { app, protect };
 }

@@ -62,7 +62,23 @@ export interface WorkerEnv {
   GRANTEX_AUDIT?: string;
 }
 
-/** The Grantex authority from GRANTEX_* variables, or undefined for the local signer. */
+/**
+ * The Grantex authority from GRANTEX_* variables, or undefined for the local signer.
+ *
+ * @example
+ * ```ts
+ * import { env } from 'cloudflare:workers';
+ * import { createMcpAuth, grantexFromEnv, type WorkerEnv } from 'mcp-auth-edge';
+ *
+ * // Options in code; Grantex from GRANTEX_BASE_URL, GRANTEX_AGENT_ID, GRANTEX_DEVELOPER_ID and the GRANTEX_API_KEY secret.
+ * const auth = createMcpAuth({
+ *   issuer: 'https://mcp.example.com',
+ *   resources: ['https://mcp.example.com/mcp'],
+ *   scopes: ['mcp:tools:read'],
+ *   authority: grantexFromEnv(env as unknown as WorkerEnv),
+ * });
+ * ```
+ */
 export function grantexFromEnv(env: WorkerEnv): GrantexAuthority | undefined {
   if (!env.GRANTEX_BASE_URL) return undefined;
   if (!env.GRANTEX_AGENT_ID || !env.GRANTEX_DEVELOPER_ID || !env.GRANTEX_API_KEY)
@@ -92,7 +108,26 @@ function clientAddressFromEnv(value: string | undefined): McpAuthOptions['client
 const list = (value: string | undefined) => value?.split(/[\s,]+/).filter(Boolean);
 const seconds = (value: string | undefined) => (value ? Number(value) : undefined);
 
-/** Builds the options from the worker's environment, with the same validation as the library. */
+/**
+ * Builds the options from the worker's environment (the `WorkerEnv` variables, README
+ * "Stand-alone worker configuration"), with the same validation as the library: what the
+ * stand-alone worker serves. Build once per isolate, not per request.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono';
+ * import { createMcpAuth, optionsFromEnv, type WorkerEnv } from 'mcp-auth-edge';
+ * export { McpAuthState } from 'mcp-auth-edge';
+ *
+ * let app: Hono | undefined;
+ * export default {
+ *   fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext) {
+ *     app ??= new Hono().route('/', createMcpAuth({ ...optionsFromEnv(env), onEvent: (event) => console.log(event.type) }).app);
+ *     return app.fetch(request, env, ctx);
+ *   },
+ * };
+ * ```
+ */
 export function optionsFromEnv(env: WorkerEnv): McpAuthOptions {
   if (!env.ISSUER) throw new TypeError('mcp-auth-edge: set the ISSUER variable (e.g. https://auth.example.com)');
   const json = <T>(name: keyof WorkerEnv, value: string): T => {

@@ -4,7 +4,16 @@ import type { ResolvedOptions } from './options.js';
 import { KvClientStore, withBoundedClientIds, withStaticClients, type ClientStore } from './storage/client-store.js';
 import { withClientMetadataDocuments } from './clients/metadata-document-fetcher.js';
 import type { McpAuthState } from './storage/state-object.js';
-import type { ConsentUse, GrantStore, RateLimitBucket, SigningKeyStore, UpstreamGrantStore, UpstreamLinkStore, UserGrantIndex } from './storage/stores.js';
+import type {
+  ConsentUse,
+  GrantStore,
+  HealthProbe,
+  RateLimitBucket,
+  SigningKeyStore,
+  UpstreamGrantStore,
+  UpstreamLinkStore,
+  UserGrantIndex,
+} from './storage/stores.js';
 import { stateObjectName, stateObjectNames } from './storage/keys.js';
 import { keyFromSecret, toKeySet, type SigningKeySet, type StoredSigningKey } from './tokens/signing-keys.js';
 import { deriveConsentKeys } from './tokens/consent-request.js';
@@ -42,6 +51,8 @@ export interface Services {
   /** The record of one consent request's single use. */
   consent(consentId: string): ConsentUse;
   keys(): Promise<LoadedKeys>;
+  /** The instance `GET /healthz` asks whether the Durable Object answers (it stores nothing). */
+  health(): HealthProbe;
   /** Where grants and tokens come from (src/authority), picked once by createMcpAuth. */
   authority: GrantAuthority;
   emit: EmitEvent;
@@ -125,6 +136,7 @@ export function createServiceFactory(options: ResolvedOptions, authority: GrantA
       authority,
       rateLimitBucket: (endpoint, key): RateLimitBucket => stub(stateObjectNames.rateLimit(endpoint, key)),
       consent: (consentId): ConsentUse => stub(stateObjectNames.consent(consentId)),
+      health: (): HealthProbe => stub(stateObjectNames.health()),
       keys,
       emit,
       now,

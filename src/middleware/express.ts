@@ -11,7 +11,7 @@ import {
 } from './challenge.js';
 import { createCorsPolicy, isCorsPreflight, type McpCorsOptions } from './cors.js';
 
-export type { McpGrant } from '../verify/index.js';
+export type { McpGrant, ScopeHierarchy, TokenVerifier, VerifyAlgorithm, Logger } from '../verify/index.js';
 export type { ProtectedResourceMetadataOptions, RequireMcpAuthOptions } from './challenge.js';
 export { isCorsPreflight, MCP_CORS_ALLOW_HEADERS, MCP_CORS_EXPOSE_HEADERS, MCP_CORS_METHODS, type McpCorsOptions } from './cors.js';
 
@@ -28,6 +28,19 @@ declare global {
  * Verifies the Bearer token (header only), checks `scopes`, and sets `req.mcpGrant`. It answers
  * the 400/401/403/503 challenges itself; any other error (a bug, a failing hook) goes to
  * `next(err)`, the app's error middleware (Express 4 and 5).
+ *
+ * @example
+ * ```ts
+ * import express from 'express';
+ * import { getMcpGrant, requireMcpAuth } from 'mcp-auth-edge/express';
+ *
+ * const app = express();
+ * app.post(
+ *   '/mcp',
+ *   requireMcpAuth({ issuer: 'https://auth.example.com', audience: 'https://api.example.com/mcp', scopes: ['mcp:tools:read'] }),
+ *   (req, res) => res.json({ user: getMcpGrant(req).sub }),
+ * );
+ * ```
  */
 export function requireMcpAuth(options: RequireMcpAuthOptions): RequestHandler {
   const authenticate = createRequestAuthenticator(options);
@@ -67,6 +80,14 @@ export function getMcpGrant(req: Request): McpGrant {
 /**
  * CORS for an MCP route (see the Hono `mcpCors`): answers preflights with 204 and lets the listed
  * origins read every answer, the 401/403 challenge included. Mount it before `requireMcpAuth`.
+ *
+ * @example
+ * ```ts
+ * import { mcpCors, requireMcpAuth } from 'mcp-auth-edge/express';
+ *
+ * app.use('/mcp', mcpCors({ origins: ['https://app.example.com'] }));
+ * app.use('/mcp', requireMcpAuth({ issuer: 'https://auth.example.com', audience: 'https://api.example.com/mcp' }));
+ * ```
  */
 export function mcpCors(options: McpCorsOptions): RequestHandler {
   const corsHeaders = createCorsPolicy(options);
@@ -80,7 +101,18 @@ export function mcpCors(options: McpCorsOptions): RequestHandler {
   };
 }
 
-/** Serves the RFC 9728 document; mount it with `app.get` and `app.options` at the metadata URL. */
+/**
+ * Serves the RFC 9728 document; mount it with `app.get` and `app.options` at the metadata URL.
+ *
+ * @example
+ * ```ts
+ * import { protectedResourceMetadata } from 'mcp-auth-edge/express';
+ *
+ * const metadata = protectedResourceMetadata({ resource: 'https://api.example.com/mcp', authorizationServers: ['https://auth.example.com'] });
+ * app.get('/.well-known/oauth-protected-resource/mcp', metadata);
+ * app.options('/.well-known/oauth-protected-resource/mcp', metadata);
+ * ```
+ */
 export function protectedResourceMetadata(options: ProtectedResourceMetadataOptions): RequestHandler {
   const { headers, body, preflightHeaders } = protectedResourceMetadataParts(options);
   return function protectedResourceMetadata(req, res) {

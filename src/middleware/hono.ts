@@ -5,10 +5,23 @@ import type { McpGrant } from '../verify/index.js';
 import { createRequestAuthenticator, protectedResourceMetadataParts, type ProtectedResourceMetadataOptions, type RequireMcpAuthOptions } from './challenge.js';
 import { createCorsPolicy, isCorsPreflight, type McpCorsOptions } from './cors.js';
 
-export type { McpGrant } from '../verify/index.js';
+export type { McpGrant, ScopeHierarchy, TokenVerifier, VerifyAlgorithm, Logger } from '../verify/index.js';
 export type { ProtectedResourceMetadataOptions, RequireMcpAuthOptions } from './challenge.js';
 export { isCorsPreflight, MCP_CORS_ALLOW_HEADERS, MCP_CORS_EXPOSE_HEADERS, MCP_CORS_METHODS, type McpCorsOptions } from './cors.js';
-/** For the protected route's own body: bounded in memory, and an over-limit body is never left half read. */
+/**
+ * For the protected route's own body: bounded in memory, and an over-limit body is never left half read.
+ *
+ * @example
+ * ```ts
+ * import { readRequestBody } from 'mcp-auth-edge/hono';
+ *
+ * app.post('/mcp', requireMcpAuth(options), async (c) => {
+ *   const body = await readRequestBody(c.req.raw, 1 << 20); // at most 1 MiB
+ *   if (!body) return c.json({ error: 'request too large' }, 413);
+ *   return handleMcp(JSON.parse(new TextDecoder().decode(body)), c.get('mcpGrant'));
+ * });
+ * ```
+ */
 export { readRequestBody } from '../body.js';
 
 export type McpAuthVariables = { mcpGrant: McpGrant };
@@ -29,6 +42,19 @@ export interface HonoMcpAuthOptions extends RequireMcpAuthOptions {
  * `c.get('mcpGrant')`. The verifier and challenges are built here, once; per request only the
  * token is checked. A refusal is thrown as an `OAuthError` (Hono's `HTTPException`): the app's
  * `onError` sees it, and `err.getResponse()` is the RFC 6750 challenge Hono answers by default.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from 'hono';
+ * import { requireMcpAuth } from 'mcp-auth-edge/hono';
+ *
+ * const app = new Hono();
+ * app.post(
+ *   '/mcp',
+ *   requireMcpAuth({ issuer: 'https://auth.example.com', audience: 'https://api.example.com/mcp', scopes: ['mcp:tools:read'] }),
+ *   (c) => c.json({ user: c.get('mcpGrant').sub }),
+ * );
+ * ```
  */
 export function requireMcpAuth(options: HonoMcpAuthOptions): MiddlewareHandler<McpAuthEnv> {
   const { scopesFor } = options;
@@ -49,7 +75,15 @@ export function requireMcpAuth(options: HonoMcpAuthOptions): MiddlewareHandler<M
  * CORS for an MCP route, so browser-based MCP clients can call it: answers preflights (204, the MCP
  * request headers and methods allowed) and lets the listed origins read every answer, the 401/403
  * `WWW-Authenticate` challenge and `Mcp-Session-Id` included. Mount it before `requireMcpAuth` or
- * `protect()`: `app.use('/mcp', mcpCors({ origins }))`.
+ * `protect()`.
+ *
+ * @example
+ * ```ts
+ * import { mcpCors, requireMcpAuth } from 'mcp-auth-edge/hono';
+ *
+ * app.use('/mcp', mcpCors({ origins: ['https://app.example.com'] }));
+ * app.use('/mcp', requireMcpAuth({ issuer: 'https://auth.example.com', audience: 'https://api.example.com/mcp' }));
+ * ```
  */
 export function mcpCors(options: McpCorsOptions): MiddlewareHandler {
   const corsHeaders = createCorsPolicy(options);
@@ -64,7 +98,22 @@ export function mcpCors(options: McpCorsOptions): MiddlewareHandler {
   });
 }
 
-/** Serves the RFC 9728 document; mount it on GET and OPTIONS (CORS preflight) at the metadata URL. */
+/**
+ * Serves the RFC 9728 document; mount it on GET and OPTIONS (CORS preflight) at the metadata URL.
+ *
+ * @example
+ * ```ts
+ * import { protectedResourceMetadata } from 'mcp-auth-edge/hono';
+ *
+ * const metadata = protectedResourceMetadata({
+ *   resource: 'https://api.example.com/mcp',
+ *   authorizationServers: ['https://auth.example.com'],
+ *   scopesSupported: ['mcp:tools:read'],
+ * });
+ * app.get('/.well-known/oauth-protected-resource/mcp', metadata);
+ * app.options('/.well-known/oauth-protected-resource/mcp', metadata);
+ * ```
+ */
 export function protectedResourceMetadata(options: ProtectedResourceMetadataOptions): Handler {
   const { headers, body, preflightHeaders } = protectedResourceMetadataParts(options);
   return function protectedResourceMetadata(c) {

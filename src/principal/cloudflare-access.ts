@@ -1,12 +1,34 @@
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { PrincipalResolver } from './types.js';
 
+export interface CloudflareAccessOptions {
+  /** The Access team domain, `https://<team>.cloudflareaccess.com`. */
+  teamDomain: string;
+  /** The Access application's AUD tag. */
+  audience: string;
+  /** The keys to verify with; default the team's JWKS (`/cdn-cgi/access/certs`). */
+  keys?: JWTVerifyGetKey;
+}
+
 /**
  * Cloudflare Access: the user signed in at Access, which forwards a signed JWT in
  * `Cf-Access-Jwt-Assertion`. It is verified against the team's JWKS (`/cdn-cgi/access/certs`)
- * with the application's AUD tag; `sub` (or email) becomes the principal.
+ * with the application's AUD tag; `sub` (or email) becomes the principal. A request without a
+ * valid assertion is nobody (`access_denied`).
+ *
+ * @example
+ * ```ts
+ * import { createMcpAuth, cloudflareAccess } from 'mcp-auth-edge';
+ *
+ * const auth = createMcpAuth({
+ *   issuer: 'https://mcp.example.com',
+ *   resources: ['https://mcp.example.com/mcp'],
+ *   scopes: ['mcp:tools:read'],
+ *   principal: cloudflareAccess({ teamDomain: 'https://acme.cloudflareaccess.com', audience: '<AUD tag>' }),
+ * });
+ * ```
  */
-export function cloudflareAccess(options: { teamDomain: string; audience: string; keys?: JWTVerifyGetKey }): PrincipalResolver {
+export function cloudflareAccess(options: CloudflareAccessOptions): PrincipalResolver {
   const teamDomain = options.teamDomain.replace(/\/$/, '');
   if (!/^https:\/\/[^/]+$/.test(teamDomain)) throw new TypeError('mcp-auth-edge: cloudflareAccess teamDomain must be https://<team>.cloudflareaccess.com');
   if (!options.audience) throw new TypeError('mcp-auth-edge: cloudflareAccess audience (the application AUD tag) is required');

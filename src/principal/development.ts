@@ -18,13 +18,31 @@ export function developmentSignInRefusal(input: { requestUrl: URL; issuerUrl: UR
   return undefined;
 }
 
+export interface DevelopmentSignInOptions {
+  /** Also on a public https issuer. For testing only: a typed name proves nothing. */
+  force?: boolean;
+}
+
 /**
  * Development sign-in: whoever approves types a name on the consent page; it becomes `sub`.
  * It proves nothing about the user, so it is the default only on loopback issuers, refuses
  * a public issuer unless `force: true`, and is offered only to requests that arrive on the
  * issuer's own origin (never because of an issuer string alone).
+ *
+ * @example
+ * ```ts
+ * import { createMcpAuth, developmentSignIn } from 'mcp-auth-edge';
+ *
+ * // The default on a localhost issuer; named here for clarity.
+ * const auth = createMcpAuth({
+ *   issuer: 'http://localhost:8787',
+ *   resources: ['http://localhost:8787/mcp'],
+ *   scopes: ['mcp:tools:read'],
+ *   principal: developmentSignIn(),
+ * });
+ * ```
  */
-export function developmentSignIn(options: { force?: boolean } = {}): PrincipalResolver {
+export function developmentSignIn(options: DevelopmentSignInOptions = {}): PrincipalResolver {
   const force = options.force === true;
   return {
     kind: 'development',

@@ -1,8 +1,7 @@
 import type { Handler } from 'hono';
 import type { AppEnv } from '../http/context.js';
 import type { ResolvedOptions } from '../options.js';
-import type { McpAuthState } from '../storage/state-object.js';
-import { stateObjectName, stateObjectNames } from '../storage/keys.js';
+import type { Services } from '../services.js';
 import { errorFields, type Logger } from '../log.js';
 
 /** The Workers KV key read by health checks; it never exists, a read of it only proves KV answers. */
@@ -41,16 +40,14 @@ async function check(logger: Logger, part: string, probe: () => Promise<unknown>
  * counted against a rate limit (which itself needs the Durable Object): the per-isolate result
  * cache bounds what it costs instead.
  */
-export function healthCheck(options: ResolvedOptions): Handler<AppEnv> {
+export function healthCheck(options: ResolvedOptions, services: (env: Record<string, unknown>) => Services): Handler<AppEnv> {
   const cache = new WeakMap<object, { report: Promise<HealthReport>; until: number }>();
   const probe = async (env: Record<string, unknown>): Promise<HealthReport> => {
     const kv = env[options.bindings.clients] as KVNamespace | undefined;
-    const namespace = env[options.bindings.state] as DurableObjectNamespace<McpAuthState> | undefined;
     const [kvStatus, objectStatus] = await Promise.all([
       !kv && options.clientStore ? ('not_used' as const) : check(options.logger, 'kv', async () => kv!.get(HEALTH_KV_KEY)),
-      check(options.logger, 'durable_object', async () =>
-        namespace!.get(namespace!.idFromName(stateObjectName(options.issuer, stateObjectNames.health()))).ping(),
-      ),
+      // A missing binding fails here too: the instance's services cannot be built without it.
+      check(options.logger, 'durable_object', async () => services(env).health().ping()),
     ]);
     return healthReport({ kv: kvStatus, durable_object: objectStatus });
   };

@@ -6,7 +6,7 @@ import { createMcpAuth, type McpAuth, type ProtectOptions } from '../../src/crea
 import { createTokenVerifier, verifyAccessToken, type McpGrant } from '../../src/verify/index.js';
 import { createTokenMint, ISSUER as MINT_ISSUER, NOW as MINT_NOW, RESOURCE as MINT_RESOURCE } from '../shared/token-mint';
 import { ISSUER, RESOURCE, authorizeUrl, clientAuth, pkce, postForm, registerClient, tokensFor, type RegisteredClient } from './helpers';
-import { grantexSetup, type GrantexSetup } from './grantex-setup';
+import { GRANTEX_SCOPES, fakeGrantexAuthority, grantexSetup, type GrantexSetup } from './grantex-setup';
 
 const STATE_BINDING = 'MCP_AUTH_STATE';
 
@@ -157,7 +157,13 @@ describe('protect(): a revocation reaches it within revocationCheckSeconds (loca
   });
 });
 
-/** Grantex mode: the shared setup, plus protect() of a second server (same issuer, bindings and authority) with a clock. */
+/**
+ * The Grantex authority of the shared setup's fake Grantex and agent, verifying through the same
+ * fetch (so the same isolate-wide copy of Grantex's key set).
+ */
+const setupAuthority = (s: GrantexSetup) => fakeGrantexAuthority(s.fake, s.agent.agentId, { fetch: s.fakeFetch });
+
+/** Grantex mode: the shared setup, plus protect() of a second server (same issuer, bindings and Grantex) with a clock. */
 function grantexHost(routes: Record<string, ProtectOptions>) {
   const s = grantexSetup({ sandbox: true, principal: 'known' });
   // Grantex signs with its own clock; ours stands at the start until moved.
@@ -165,11 +171,11 @@ function grantexHost(routes: Record<string, ProtectOptions>) {
   const auth = createMcpAuth({
     issuer: ISSUER,
     resources: [RESOURCE],
-    scopes: s.auth.options.scopes,
+    scopes: GRANTEX_SCOPES,
     rateLimits: { enabled: false },
     log: false,
     clock: clock.now,
-    authority: s.auth.options.authority,
+    authority: setupAuthority(s),
   });
   return { s, clock, ...protectedHost(auth, routes) };
 }
@@ -195,7 +201,7 @@ async function grantexTokens(s: GrantexSetup) {
   expect(res.status).toBe(200);
   const tokens = (await res.json()) as { access_token: string; refresh_token?: string };
   // The isolate's copy of Grantex's key set is loaded (a token verified while it loads is not remembered).
-  await verifyAccessToken(tokens.access_token, s.auth.options.authority!.verifierOptions([RESOURCE]));
+  await verifyAccessToken(tokens.access_token, setupAuthority(s).verifierOptions([RESOURCE]));
   return { client, tokens };
 }
 

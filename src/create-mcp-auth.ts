@@ -34,6 +34,9 @@ export interface McpAuth {
   protect(options?: ProtectOptions): MiddlewareHandler<McpAuthEnv>;
 }
 
+/** How many verified tokens `protect()` remembers per signing key set unless told otherwise. */
+const PROTECT_VERIFIED_TOKEN_CACHE_SIZE = 1000;
+
 /** Options of `McpAuth.protect()`, per protected route. */
 export interface ProtectOptions {
   /** Scopes every request of the route needs; the challenge to a request without a valid token names them. */
@@ -241,7 +244,8 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
           (verifier = createTokenVerifier({
             ...verifierOptions(),
             revocationCheckIntervalSeconds: revocationCheckSeconds,
-            verifiedTokenCacheSize: protectOptions.verifiedTokenCacheSize,
+            // On in both modes (Grantex's keys are remote, yet the revocation bound relies on it).
+            verifiedTokenCacheSize: protectOptions.verifiedTokenCacheSize ?? PROTECT_VERIFIED_TOKEN_CACHE_SIZE,
             logger: options.logger,
           })),
         );

@@ -92,7 +92,7 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
   const base = options.basePath;
   const app = new Hono<AppEnv>();
 
-  app.onError((err, c) => {
+  app.onError((err) => {
     // Hono's own body-limit and parsing errors are client mistakes, never 5xx.
     if (!(err instanceof OAuthError) && err instanceof Error && 'status' in err && (err as { status: number }).status < 500)
       return new OAuthError('invalid_request', 'The request could not be parsed.').toResponse();

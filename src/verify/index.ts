@@ -17,12 +17,13 @@ export { createScopeMatcher, type ScopeHierarchy } from './scopes.js';
 export { SUPPORTED_ALGORITHMS, type McpGrant, type TokenVerifier, type VerifyAlgorithm, type VerifyOptions } from './types.js';
 export type { Logger, LogFields } from '../log.js';
 
-/** Verified tokens a verifier remembers unless told otherwise. */
+/** Verified tokens a verifier with local keys remembers unless told otherwise. */
 const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 1000;
 
 /**
  * Validates the options once and returns a verifier reusing one key cache: build it at startup
- * (or in a middleware factory), not per request.
+ * (or in a middleware factory), not per request. With local `keys` it remembers up to 1000
+ * verified tokens by default; with a remote JWKS only when `verifiedTokenCacheSize` is given.
  *
  * @example
  * ```ts
@@ -36,7 +37,8 @@ const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 1000;
  */
 export function createTokenVerifier(options: VerifyOptions): TokenVerifier {
   const config = resolveConfig(options);
-  const size = options.verifiedTokenCacheSize ?? DEFAULT_VERIFIED_TOKEN_CACHE_SIZE;
+  // Remembering tokens verified under a remote JWKS is opt-in (`verifiedTokenCacheSize`); local keys remember by default.
+  const size = options.verifiedTokenCacheSize ?? (options.keys === undefined ? 0 : DEFAULT_VERIFIED_TOKEN_CACHE_SIZE);
   if (!Number.isSafeInteger(size) || size < 0) throw new TypeError('verify: verifiedTokenCacheSize must be a whole number >= 0');
   if (size > 0) config.cache = createVerifiedTokenCache(size);
   return (token) => verifyWithConfig(token, config);

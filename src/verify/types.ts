@@ -92,7 +92,8 @@ export interface VerifyOptions {
   /** Seconds since the epoch, for tests. */
   now?: () => number;
   /**
-   * How many verified tokens `createTokenVerifier` remembers (default 1000; 0 turns it off), so a
+   * How many verified tokens `createTokenVerifier` remembers (default 1000 with local `keys`,
+   * 0 with a remote JWKS, which remembers only when asked; 0 turns it off), so a
    * token presented again skips its signature verification. A hit answers exactly as a full
    * verification would: it is bound to the key set that verified the token (JWK Set keys; with a
    * key function nothing is remembered), expiry is checked on every hit, and `checkRevocation`

@@ -466,6 +466,24 @@ describe('createTokenVerifier: remembered verifications', () => {
     expect(await verifyAccessToken(token, base)).not.toBe(await verifyAccessToken(token, base));
   });
 
+  it('a remote JWKS verifier remembers tokens only when verifiedTokenCacheSize is given; local keys by default', async () => {
+    const server = jwksServer([es.publicJwk]);
+    const token = await sign(es, localClaims());
+    const options: VerifyOptions = { issuer: ISSUER, audience: RESOURCE, fetch: server.fetch, now, jwksUri: 'https://keys.example/opt-in' };
+    const unasked = createTokenVerifier(options);
+    await unasked(token); // fetches the set
+    const first = await unasked(token);
+    expect(await unasked(token)).not.toBe(first);
+    expect(await unasked(token)).toEqual(first);
+    expect(Object.isFrozen(first)).toBe(false); // never remembered, so shared with nobody
+    const asked = createTokenVerifier({ ...options, verifiedTokenCacheSize: 10 });
+    const remembered = await asked(token);
+    expect(await asked(token)).toBe(remembered);
+    expect(server.requests).toHaveLength(1);
+    const local = createTokenVerifier(base);
+    expect(await local(token)).toBe(await local(token));
+  });
+
   it('a key function is never remembered: its keys may change without notice', async () => {
     const verify = createTokenVerifier({
       ...base,

@@ -476,7 +476,6 @@ function loadTable(results, previous) {
 }
 
 function microTable(micro) {
-  const jose = micro.variants['jose-jwks'].usPerOp;
   const lines = ['| variant (in workerd) | µs / op | ops/s | vs jose.jwtVerify (JWKS) | spread |', '|---|--:|--:|--:|--:|'];
   for (const [name, v] of Object.entries(micro.variants)) {
     const rel =

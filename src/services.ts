@@ -56,7 +56,7 @@ export interface Services {
   /** Where grants and tokens come from (src/authority), picked once by createMcpAuth. */
   authority: GrantAuthority;
   emit: EmitEvent;
-  now(): number;
+  now: () => number;
 }
 
 export interface LoadedKeys extends SigningKeySet {

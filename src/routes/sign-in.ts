@@ -19,8 +19,8 @@ export async function resumeAuthorization(c: AppContext): Promise<Response> {
   const nonce = randomToken(16);
   const refusal = principalRefusal(c, options);
   if (refusal) return errorPage(c, nonce, refusal, 403);
-  const resume = options.principal.resume;
-  if (!resume) return errorPage(c, nonce, 'This server does not sign users in through another page.');
+  const { principal: resolver } = options;
+  if (!resolver.resume) return errorPage(c, nonce, 'This server does not sign users in through another page.');
 
   const name = pendingSignInCookieName(options.insecureLoopback);
   const cookie = getCookie(c, name);
@@ -44,6 +44,6 @@ export async function resumeAuthorization(c: AppContext): Promise<Response> {
     throw err;
   }
 
-  const principal = await resume({ request: c.req.raw, env: c.env, state: pending.state });
+  const principal = await resolver.resume({ request: c.req.raw, env: c.env, state: pending.state });
   return consentStep(c, client!, request, principal, { signedIn: true });
 }

@@ -66,5 +66,5 @@ export function createVerifiedTokenCache(maxEntries: number): VerifiedTokenCache
 
 function deepFreeze(value: object): void {
   Object.freeze(value);
-  for (const member of Object.values(value)) if (typeof member === 'object' && member !== null && !Object.isFrozen(member)) deepFreeze(member);
+  for (const member of Object.values(value) as unknown[]) if (typeof member === 'object' && member !== null && !Object.isFrozen(member)) deepFreeze(member);
 }

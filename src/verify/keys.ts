@@ -78,7 +78,7 @@ const sharedSetsByFetch = new WeakMap<typeof fetch, Map<string, KeySource>>();
 export function remoteKeySource(url: string, options: RemoteKeySourceOptions): KeySource {
   let cache = sharedSets;
   if (options.fetch) {
-    cache = sharedSetsByFetch.get(options.fetch) ?? new Map();
+    cache = sharedSetsByFetch.get(options.fetch) ?? new Map<string, KeySource>();
     sharedSetsByFetch.set(options.fetch, cache);
   }
   const cacheKey = `${options.cooldownSeconds} ${url}`;

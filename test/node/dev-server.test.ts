@@ -47,7 +47,11 @@ function startDev(script: string, args: string[], env: Record<string, string> = 
   );
   const onData = (chunk: Buffer) => {
     output += chunk.toString();
-    for (const w of [...waiters]) if (output.includes(w.text)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(output);
+    for (const w of [...waiters]) {
+      if (!output.includes(w.text)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(output);
+    }
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,7 +56,8 @@ let rs: Key;
 beforeAll(async () => {
   [es, rs] = await Promise.all([makeKey('ES256', 'node-es-1'), makeKey('RS256', 'grantex-2026-07')]);
   served = { keys: [es.jwk, rs.jwk] };
-  server = createServer(async (req, res) => {
+  server = createServer((req, res) => void answer(req, res));
+  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method === 'GET' && req.url === '/.well-known/jwks.json') {
       jwksRequests.push(req.url);
       res.writeHead(200, { 'Content-Type': 'application/jwk-set+json' }).end(JSON.stringify(served));
@@ -74,7 +75,7 @@ beforeAll(async () => {
       return;
     }
     res.writeHead(404).end();
-  });
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });

@@ -5,7 +5,7 @@ import { createMcpAuth } from '../../src/create-mcp-auth';
 import { OAuthError } from '../../src/errors';
 import { checkClientIdUrl, clientFromMetadataDocument } from '../../src/clients/metadata-document';
 import { cacheSeconds } from '../../src/clients/metadata-document-fetcher';
-import { ISSUER, RESOURCE, form, pkce } from './helpers';
+import { ISSUER, RESOURCE, form, pkce, urlOf } from './helpers';
 
 const CLIENT_ID = 'https://app.example.com/oauth/client.json';
 const REDIRECT = 'http://127.0.0.1:7777/callback';
@@ -88,8 +88,8 @@ describe('AS-10: the authorization code flow with a client metadata document', (
       log: false,
       clientMetadataDocuments: {
         fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
-          fetched.push({ url: String(input), redirect: init?.redirect });
-          return serve(String(input), init);
+          fetched.push({ url: urlOf(input), redirect: init?.redirect });
+          return serve(urlOf(input), init);
         }) as typeof fetch,
       },
     });

@@ -6,6 +6,7 @@
 import { createExecutionContext } from 'cloudflare:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { urlOf } from './helpers';
 import { GrantexError, createGrantexClient, parseRetryAfter, type GrantexApi, type GrantexClientOptions } from '../../src/authority/grantex/client.js';
 import {
   FAKE_GRANTEX_API_KEY,
@@ -670,7 +671,7 @@ describe('Grantex client: timeouts and redirects', () => {
       fetch: (_input, init) =>
         new Promise<Response>((_resolve, reject) => {
           seen = init?.signal ?? undefined;
-          seen?.addEventListener('abort', () => reject(seen?.reason));
+          seen?.addEventListener('abort', () => reject(seen?.reason instanceof Error ? seen.reason : new Error('aborted')));
         }),
     });
     await expect(rejection(client.grants.revoke('grnt_1'))).resolves.toMatchObject({ code: 'TIMEOUT' });
@@ -733,7 +734,7 @@ describe('Grantex client: the API key never leaks', () => {
       err.upstreamMessage ?? '',
       err.code,
       err.requestId ?? '',
-      String(err.cause ?? ''),
+      err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : JSON.stringify(err.cause ?? ''),
     ]) {
       expect(text).not.toContain(API_KEY);
     }
@@ -783,7 +784,7 @@ describe('Grantex client: transport and response shapes', () => {
       baseUrl: 'https://gateway.example/grantex/',
       apiKey: API_KEY,
       fetch: async (input) => {
-        urls.push(String(input));
+        urls.push(urlOf(input));
         return new Response(null, { status: 204 });
       },
     });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { RESOURCE, ISSUER, authorizeUrl, clientAuth, consentForm, pkce, postForm, registerClient, tokensFor, type RegisteredClient } from './helpers';
 import { GRANTEX, grantexSetup, type GrantexSetup } from './grantex-setup';
-import { createFakeGrantex, FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
+import { type createFakeGrantex, FAKE_GRANTEX_API_KEY } from '../fixtures/fake-grantex/app';
 import { grantex } from '../../src/authority/grantex/config';
 import { consentRedirect } from '../fixtures/fake-grantex/consent';
 

@@ -45,7 +45,9 @@ describe('AS-10: the metadata document fetch has a timeout', () => {
   it('AS-10: a document server that never answers makes the client unknown after timeoutMs', async () => {
     const policy = resolveOptions({ issuer: 'http://localhost:8787', resources: ['http://localhost:8787/mcp'], scopes: ['mcp:tools:read'] });
     const hanging = ((_input: RequestInfo | URL, init?: RequestInit) =>
-      new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)))) as typeof fetch;
+      new Promise<Response>((_resolve, reject) =>
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason instanceof Error ? init.signal.reason : new Error('aborted'))),
+      )) as typeof fetch;
     const store = withClientMetadataDocuments({ get: async () => undefined, put: async () => {} }, policy, { fetch: hanging, timeoutMs: 20 });
     await expect(store.get('https://slow.example.com/client.json')).resolves.toBeUndefined();
   });

@@ -5,6 +5,11 @@ export const ISSUER = 'http://localhost:8787';
 export const RESOURCE = 'http://localhost:8787/mcp';
 export const REDIRECT = 'http://127.0.0.1:9999/callback';
 
+/** The URL a stubbed `fetch` was called with, whatever form it came in. */
+export function urlOf(input: RequestInfo | URL): string {
+  return input instanceof Request ? input.url : input.toString();
+}
+
 let addressCounter = 0;
 /** A fresh client address per call keeps rate limits out of tests that are not about them. */
 export function freshAddress(): string {

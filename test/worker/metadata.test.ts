@@ -58,8 +58,8 @@ describe('RFC 8414 authorization server metadata (AS-2, AS-3, AS-4, AS-7)', () =
       expect(typeof url, member).toBe('string');
       expect((url as string).startsWith(`${ISSUER}/`), member).toBe(true);
       const res = await probe(call, url as string, method);
-      expect(res.status, `${member} ${method} ${url}`).not.toBe(404);
-      expect(res.status, `${member} ${method} ${url}`).toBeLessThan(500);
+      expect(res.status, `${member} ${method} ${String(url)}`).not.toBe(404);
+      expect(res.status, `${member} ${method} ${String(url)}`).toBeLessThan(500);
     }
   });
 

@@ -8,6 +8,7 @@ import { clientAddressReader, rateLimitAddress } from '../../src/rate-limit/clie
 import { ISSUER, authorizeUrl, basic, call, consentForm, pkce, registerClient } from './helpers';
 import { grantexSetup } from './grantex-setup';
 import { consentRedirect } from '../fixtures/fake-grantex/consent';
+import { formatLogLine, type Logger } from '../../src/log';
 
 const T0 = 1_800_000_020; // 20 s into a minute
 
@@ -162,7 +163,10 @@ describe('token endpoint logging', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('a failed upstream revocation after a code replay is one structured log line with the upstream grant id', async () => {
-    const { fake, request, postForm: post, fakeFetch } = grantexSetup({ maxRetries: 0, scopes: ['mcp:tools:read'] });
+    // The server's error lines, as its logger receives them (one JSON line each, as on the console).
+    const lines: string[] = [];
+    const logger: Logger = { info: () => {}, warn: () => {}, error: (message, fields) => void lines.push(formatLogLine('error', message, fields)) };
+    const { fake, request, postForm: post, fakeFetch } = grantexSetup({ maxRetries: 0, scopes: ['mcp:tools:read'], logger });
 
     const client = await registerClient();
     const { verifier, challenge } = await pkce();
@@ -178,8 +182,7 @@ describe('token endpoint logging', () => {
     const exchange = () => post('/token', { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: client.client_id });
     expect((await exchange()).status).toBe(200);
 
-    const lines: string[] = [];
-    vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
+    lines.length = 0;
     fake.control.failNext({ status: 500, path: /^\/v1\/grants\//, method: 'DELETE' });
     expect((await exchange()).status).toBe(400);
     await vi.waitFor(() => expect(lines.length).toBeGreaterThan(0));

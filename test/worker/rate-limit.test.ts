@@ -48,7 +48,7 @@ describe('rate limits', () => {
   it('N parallel requests against a limit L admit exactly L (counted atomically in the Durable Object)', async () => {
     const app = limitedApp({ token: { limit: 7, windowSeconds: 60 } });
     const results = await Promise.all(
-      Array.from({ length: 25 }, () =>
+      Array.from({ length: 25 }, async () =>
         app.request('/token', {
           method: 'POST',
           address: '192.0.2.10',

@@ -7,7 +7,7 @@ import { hostRefusal, SPECIAL_PURPOSE_IPV4, SPECIAL_PURPOSE_IPV6 } from '../../s
 import { parseIpv4, parseIpv6 } from '../../src/protocol/ip-address';
 import { checkClientIdUrl } from '../../src/clients/metadata-document';
 import { withClientMetadataDocuments } from '../../src/clients/metadata-document-fetcher';
-import { ISSUER, RESOURCE, form, pkce } from './helpers';
+import { ISSUER, RESOURCE, form, pkce, urlOf } from './helpers';
 
 const REDIRECT = 'http://127.0.0.1:7777/callback';
 const policy = { scopes: ['mcp'] };
@@ -201,7 +201,7 @@ describe('MCP 2025-11 CIMD: refused and failing documents through the app', () =
       clock: () => clock,
       clientMetadataDocuments: {
         fetch: (async (input: RequestInfo | URL) => {
-          fetched.push(String(input));
+          fetched.push(urlOf(input));
           return serve();
         }) as typeof fetch,
       },
@@ -278,7 +278,7 @@ describe('MCP 2025-11 CIMD: refused and failing documents through the app', () =
   it('MCP 2025-11 CIMD: the failure cache is bounded (1000 entries, the oldest forgotten first)', async () => {
     const fetched: string[] = [];
     const store = withClientMetadataDocuments({ get: async () => undefined, put: async () => {} }, policy, {
-      fetch: (async (input: RequestInfo | URL) => (fetched.push(String(input)), new Response('gone', { status: 404 }))) as typeof fetch,
+      fetch: (async (input: RequestInfo | URL) => (fetched.push(urlOf(input)), new Response('gone', { status: 404 }))) as typeof fetch,
     });
     const id = (i: number) => `https://down.example.com/client-${i}.json`;
     for (let i = 0; i <= 1000; i++) await store.get(id(i));

@@ -5,7 +5,7 @@ import { customPrincipal } from '../../src/principal/custom';
 import { KvClientStore, type ClientRecord, type ClientStore } from '../../src/storage/client-store';
 import { issuerKey, kvKeys, stateObjectName, stateObjectNames } from '../../src/storage/keys';
 import type { McpAuthState } from '../../src/storage/state-object';
-import { ISSUER, RESOURCE, REDIRECT, basic, call, clientAuth, codeFor, exchangeCode, pkce, postForm, registerClient, tokensFor } from './helpers';
+import { ISSUER, RESOURCE, REDIRECT, basic, call, clientAuth, codeFor, exchangeCode, pkce, postForm, registerClient, tokensFor, urlOf } from './helpers';
 import { bindings, expectOAuthError, postFormTo } from './foundation-helpers';
 
 /** What an instance holds: its SQLite tables, its alarm and its database size. */
@@ -79,7 +79,7 @@ describe('Bounded identifiers: a client_id no store could hold is an unknown cli
       principal: customPrincipal(() => ({ id: 'erin' })),
       clientStore: store,
       clientMetadataDocuments: {
-        fetch: (async (input: RequestInfo | URL) => (fetched.push(String(input)), new Response('{}', { status: 404 }))) as typeof fetch,
+        fetch: (async (input: RequestInfo | URL) => (fetched.push(urlOf(input)), new Response('{}', { status: 404 }))) as typeof fetch,
       },
       rateLimits: { enabled: false },
       log: false,

@@ -6,24 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import express from 'express';
 import { Hono } from 'hono';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mcpCors as expressMcpCors, requireMcpAuth as expressRequireMcpAuth } from '../../src/middleware/express.js';
 import { mcpCors as honoMcpCors, requireMcpAuth as honoRequireMcpAuth, type McpAuthEnv } from '../../src/middleware/hono.js';
 import { createTokenMint, ISSUER, now, PRM, RESOURCE, type TokenMint } from '../shared/token-mint';
+import { launchChromium } from './chromium';
 import { freePort } from './worker-server';
-
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 let browser: Browser | undefined;
 let pageServer: Server | undefined;
@@ -76,7 +65,7 @@ beforeAll(async () => {
   routes.Express = `http://127.0.0.1:${(expressServer.address() as AddressInfo).port}/mcp`;
   bareRoutes.Express = `http://127.0.0.1:${(expressServer.address() as AddressInfo).port}/bare`;
 
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

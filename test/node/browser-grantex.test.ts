@@ -1,20 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium';
 import { freePort, startFakeGrantex, startWorker, type RunningGrantex, type RunningWorker } from './worker-server';
-
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 /** Our worker in Grantex mode against its own fake Grantex, and a client registered there. */
 interface Deployment {
@@ -55,7 +44,7 @@ beforeAll(async () => {
   // in GRANTEX_CONSENT_ORIGINS (a loopback API host has no api.<domain> default).
   const split = await startFakeGrantex({ consentHost: 'localhost' });
   splitOrigin = await deploy(split, { GRANTEX_CONSENT_ORIGINS: split.consentOrigin });
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

@@ -147,3 +147,21 @@ export async function startAuthorizedExample(options: {
     throw new Error('the MCP SDK client was not authorized');
   return { worker, mcp, accessToken: provider.saved!.access_token };
 }
+
+/** A fetch for the client that notes the grant_type of every token request it sends. */
+export function recordingTokenGrants(): { fetch: typeof fetch; grantTypes: string[] } {
+  const grantTypes: string[] = [];
+  return {
+    grantTypes,
+    fetch: async (input, init) => {
+      const body = init?.body;
+      if (body instanceof URLSearchParams && body.has('grant_type')) grantTypes.push(body.get('grant_type')!);
+      return fetch(input, init);
+    },
+  };
+}
+
+/** The text of a tool result's first content item. */
+export function toolText(result: unknown): string {
+  return (result as { content: { text: string }[] }).content[0]!.text;
+}

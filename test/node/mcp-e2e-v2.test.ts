@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Client, StreamableHTTPClientTransport, UnauthorizedError } from '@modelcontextprotocol/client';
 import { decodeJwt } from 'jose';
-import { HeadlessOAuthProviderV2 } from './mcp-client-provider';
+import { HeadlessOAuthProviderV2, recordingTokenGrants, toolText as text } from './mcp-client-provider';
 import { EXAMPLE_MODES, exampleServer } from './worker-server';
 
 /** v2 speaks 2025-11-25 unless told to negotiate: `auto` probes with `server/discover` first. */
@@ -27,23 +27,6 @@ async function connect(
   const client = new Client({ name: 'e2e-v2', version: '1.0.0' }, CLIENT_OPTIONS);
   await client.connect(authorized);
   return { client, transport: authorized };
-}
-
-/** A fetch for the client that notes the grant_type of every token request it sends. */
-function recordingTokenGrants(): { fetch: typeof fetch; grantTypes: string[] } {
-  const grantTypes: string[] = [];
-  return {
-    grantTypes,
-    fetch: async (input, init) => {
-      const body = init?.body;
-      if (body instanceof URLSearchParams && body.has('grant_type')) grantTypes.push(body.get('grant_type')!);
-      return fetch(input, init);
-    },
-  };
-}
-
-function text(result: unknown): string {
-  return (result as { content: { text: string }[] }).content[0]!.text;
 }
 
 describe.each(EXAMPLE_MODES)('end to end ($mode): the MCP SDK v2 client (spec 2026-07-28) against the example MCP server', ({ grantex }) => {

@@ -3,7 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError, auth } from '@modelcontextprotocol/sdk/client/auth.js';
 import { decodeJwt } from 'jose';
-import { HeadlessOAuthProvider } from './mcp-client-provider';
+import { HeadlessOAuthProvider, recordingTokenGrants, toolText as text } from './mcp-client-provider';
 import { EXAMPLE_MODES, exampleServer, startWorker, type RunningWorker } from './worker-server';
 
 const EXAMPLE = '.test-dist/example/index.js';
@@ -23,23 +23,6 @@ async function connect(mcpUrl: URL, provider: HeadlessOAuthProvider, fetch?: typ
   const authorized = new Client({ name: 'e2e', version: '1.0.0' });
   await authorized.connect(transport);
   return authorized;
-}
-
-/** A fetch for the client that notes the grant_type of every token request it sends. */
-function recordingTokenGrants(): { fetch: typeof fetch; grantTypes: string[] } {
-  const grantTypes: string[] = [];
-  return {
-    grantTypes,
-    fetch: async (input, init) => {
-      const body = init?.body;
-      if (body instanceof URLSearchParams && body.has('grant_type')) grantTypes.push(body.get('grant_type')!);
-      return fetch(input, init);
-    },
-  };
-}
-
-function text(result: unknown): string {
-  return (result as { content: { text: string }[] }).content[0]!.text;
 }
 
 describe.each(EXAMPLE_MODES)('end to end ($mode): the official MCP SDK client against a real MCP server protected by the co-located issuer', ({ grantex }) => {

@@ -1,6 +1,7 @@
 import { OAuthError } from '../errors.js';
 import type { ClientRecord, ClientStore } from '../storage/client-store.js';
 import { readLimited } from '../body.js';
+import { currentNumericDate } from '../protocol/numeric-date.js';
 import { consoleLogger, type Logger } from '../log.js';
 import { checkClientIdUrl, clientFromMetadataDocument, isClientIdUrl } from './metadata-document.js';
 
@@ -40,7 +41,7 @@ export function withClientMetadataDocuments(
   store: ClientStore,
   policy: { allowedRedirectUris?: readonly (string | RegExp)[]; scopes: readonly string[]; logger?: Logger },
   options: ClientMetadataDocumentOptions = {},
-  now: () => number = () => Math.floor(Date.now() / 1000),
+  now: () => number = currentNumericDate,
 ): ClientStore {
   const maxBytes = options.maxBytes ?? 5120;
   const timeoutMs = options.timeoutMs ?? 5000;

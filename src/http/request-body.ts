@@ -21,7 +21,8 @@ async function readBody(c: AppContext, maxBytes: number): Promise<string> {
   }
 }
 
-function mediaType(c: AppContext): string {
+/** The request's media type (RFC 9110 §8.3.1): the `Content-Type` before any parameter, lower-cased. */
+export function mediaType(c: AppContext): string {
   return (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
 }
 

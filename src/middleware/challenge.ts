@@ -16,6 +16,7 @@ import {
   type TokenVerifier,
   type VerifyOptions,
 } from '../verify/index.js';
+import { SCOPE_TOKEN } from '../protocol/scope-token.js';
 
 export interface RequireMcpAuthOptions extends Omit<VerifyOptions, 'issuer'> {
   /** Required unless `verifier` is given. */
@@ -64,8 +65,6 @@ export const RETRY_AFTER_SECONDS = 5;
 
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
-// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 export type BearerCredentials = Credentials;
 

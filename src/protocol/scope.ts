@@ -1,8 +1,9 @@
 import { OAuthError } from '../errors.js';
 import type { ClientRecord } from '../storage/client-store.js';
 
-/** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
-export const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+import { SCOPE_TOKEN } from './scope-token.js';
+
+export { SCOPE_TOKEN };
 
 /** RFC 6749 §3.3: space-delimited, case-sensitive scope tokens; duplicates collapse. */
 export function parseScope(value: string | null | undefined): string[] {

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppContext, AppEnv } from '../http/context.js';
-import { readJson } from '../http/request-body.js';
+import { mediaType, readJson } from '../http/request-body.js';
 import { noStoreJson } from '../http/responses.js';
 import { OAuthError } from '../errors.js';
 import { sha256, timingSafeEqual } from '../crypto.js';
@@ -117,7 +117,7 @@ export async function deleteClient(c: AppContext): Promise<Response> {
 
 /** The JSON object body of an operator POST (an empty body is `{}`). */
 async function jsonObject(c: AppContext): Promise<Record<string, unknown>> {
-  const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = mediaType(c);
   if (c.req.raw.body === null || (c.req.header('Content-Length') === '0' && type === '')) return {};
   if (type !== 'application/json') throw new OAuthError('invalid_request', 'The request body must be application/json.');
   const body = await readJson(c);

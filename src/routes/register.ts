@@ -1,6 +1,6 @@
 import type { AppContext } from '../http/context.js';
 import { defer } from '../services.js';
-import { readJson } from '../http/request-body.js';
+import { mediaType, readJson } from '../http/request-body.js';
 import { noStoreJson } from '../http/responses.js';
 import { OAuthError } from '../errors.js';
 import { validateClientMetadata } from '../protocol/client-metadata.js';
@@ -10,7 +10,7 @@ import type { ClientRecord } from '../storage/client-store.js';
 /** RFC 7591 §3: dynamic client registration. Public clients (`none`) get no secret. */
 export async function registerClient(c: AppContext): Promise<Response> {
   const { options, clients, emit, now } = c.var.services;
-  if ((c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase() !== 'application/json')
+  if (mediaType(c) !== 'application/json')
     throw new OAuthError('invalid_client_metadata', 'The registration request must be application/json (RFC 7591 §3.1).');
   let body: unknown;
   try {

@@ -1,4 +1,5 @@
 import { isStorableClientId, issuerKey, kvKeys } from './keys.js';
+import { currentNumericDate } from '../protocol/numeric-date.js';
 
 export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
@@ -53,7 +54,7 @@ export class KvClientStore implements ClientStore {
   }
 
   async put(client: ClientRecord): Promise<void> {
-    const ttl = client.client_secret_expires_at ? client.client_secret_expires_at - Math.floor(Date.now() / 1000) : 0;
+    const ttl = client.client_secret_expires_at ? client.client_secret_expires_at - currentNumericDate() : 0;
     await this.kv.put(kvKeys.client(await this.namespace, client.client_id), JSON.stringify(client), ttl > 60 ? { expirationTtl: ttl } : undefined);
   }
 }

@@ -2,6 +2,7 @@ import { SignJWT, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose'
 import type { LoadedKeys } from '../services.js';
 import { randomToken } from '../crypto.js';
 import { formatScope } from '../protocol/scope.js';
+import { SIGNING_ALGORITHMS } from './signing-keys.js';
 
 /** RFC 9068 §2.2 claims, plus Grantex-style `scp` and `grnt` so one verifier reads both modes. */
 export interface AccessTokenClaims extends JWTPayload {
@@ -62,7 +63,7 @@ export async function readOwnAccessToken(
       issuer,
       audience: resources,
       typ: 'at+jwt',
-      algorithms: ['ES256', 'EdDSA', 'RS256'], // a retired key may use another algorithm than the current one
+      algorithms: [...SIGNING_ALGORITHMS], // a retired key may use another algorithm than the current one
       currentDate: new Date(now * 1000),
       requiredClaims: ['sub', 'jti', 'client_id', 'grnt', 'exp', 'iat'],
     });

@@ -21,6 +21,9 @@
  * the key redacted, for logs only — never show it to OAuth clients).
  */
 
+import { isJsonObject } from '../../protocol/json-object.js';
+import { isLoopbackHost } from '../../protocol/redirect-uri.js';
+
 export interface GrantexClientOptions {
   /** e.g. `https://api.grantex.dev`; https, or http on localhost / 127.0.0.1 / [::1] only. A path prefix is kept. */
   baseUrl: string;
@@ -193,7 +196,6 @@ const MAX_RESPONSE_BYTES = 1024 * 1024;
 const MAX_UPSTREAM_MESSAGE_CHARS = 500;
 /** Contract "Transport": retry network errors, 429, 502, 503, 504. */
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
  * A Grantex REST client (the transport rules above). `grantex({ baseUrl, apiKey })` builds one;
@@ -349,7 +351,7 @@ function parseBaseUrl(baseUrl: unknown): URL {
     throw new TypeError('createGrantexClient: baseUrl must be an absolute URL');
   }
   const url = new URL(baseUrl);
-  const loopback = LOOPBACK_HOSTS.has(url.hostname);
+  const loopback = isLoopbackHost(url.hostname);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
     throw new TypeError('createGrantexClient: baseUrl must use https (http is allowed only for localhost, 127.0.0.1 and [::1])');
   }
@@ -506,7 +508,7 @@ function errorFromResponse(operation: GrantexOperation, response: Response, text
   let envelope: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(text);
-    if (isPlainObject(parsed)) envelope = parsed;
+    if (isJsonObject(parsed)) envelope = parsed;
   } catch {
     // Not JSON (e.g. an HTML page from a proxy): status-only error.
   }
@@ -621,12 +623,8 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 // ---------------------------------------------------------------------------------------------
 // Response shapes (minimal: required fields present and typed)
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function expectObject(operation: GrantexOperation, reply: Reply): Record<string, unknown> {
-  if (!isPlainObject(reply.body)) throw badResponse(operation, reply.status, reply.requestId);
+  if (!isJsonObject(reply.body)) throw badResponse(operation, reply.status, reply.requestId);
   return reply.body;
 }
 
@@ -704,7 +702,7 @@ function parseVerifyResponse(reply: Reply): GrantexVerifyResult {
   const read = fieldReader('grants.verify', reply);
   if (read.body.active === true) {
     const claims = read.body.claims;
-    return isPlainObject(claims) ? { active: true, claims } : read.fail();
+    return isJsonObject(claims) ? { active: true, claims } : read.fail();
   }
   if (read.body.active === false) {
     const reason = read.optional('reason', 'string');

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { env } from 'cloudflare:test';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import type { McpAuthOptions } from '../../src/options';
 import { createMcpAuth } from '../../src/create-mcp-auth';
 import { OAuthError } from '../../src/errors';
 import type { Logger, LogFields } from '../../src/log';
@@ -33,6 +34,18 @@ const failingStore: ClientStore = {
 };
 
 /** A flow that makes the server write: an unexpected error (500) and a misdirected request (421). */
+/** A server whose client store fails (an unexpected error at /token), logging as `logging` says. */
+function failingAuth(logging: Pick<McpAuthOptions, 'log' | 'logger'>): ReturnType<typeof createMcpAuth> {
+  return createMcpAuth({
+    issuer: ISSUER,
+    resources: [RESOURCE],
+    scopes: ['mcp:tools:read'],
+    clientStore: failingStore,
+    rateLimits: { enabled: false },
+    ...logging,
+  });
+}
+
 async function failingFlow(auth: ReturnType<typeof createMcpAuth>): Promise<void> {
   const res = await postFormTo(auth.app, '/token', { grant_type: 'authorization_code', code: 'x', client_id: 'some-client' });
   expect(res.status).toBe(500);
@@ -140,28 +153,14 @@ describe('unknown errors inside the verifier are rethrown', () => {
 describe('one logger option', () => {
   it('design (one log): log: false silences every line of a failing flow (unexpected error, misdirected request)', async () => {
     const spies = spyOnConsole();
-    const auth = createMcpAuth({
-      issuer: ISSUER,
-      resources: [RESOURCE],
-      scopes: ['mcp:tools:read'],
-      clientStore: failingStore,
-      rateLimits: { enabled: false },
-      log: false,
-    });
+    const auth = failingAuth({ log: false });
     await failingFlow(auth);
     for (const spy of spies) expect(spy).not.toHaveBeenCalled();
   });
 
   it('design (one log): logger: false silences them too', async () => {
     const spies = spyOnConsole();
-    const auth = createMcpAuth({
-      issuer: ISSUER,
-      resources: [RESOURCE],
-      scopes: ['mcp:tools:read'],
-      clientStore: failingStore,
-      rateLimits: { enabled: false },
-      logger: false,
-    });
+    const auth = failingAuth({ logger: false });
     await failingFlow(auth);
     for (const spy of spies) expect(spy).not.toHaveBeenCalled();
   });
@@ -169,14 +168,7 @@ describe('one logger option', () => {
   it('design (one log): a custom logger receives every line (level, constant message, fields) and nothing reaches the console', async () => {
     const spies = spyOnConsole();
     const logger = recordingLogger();
-    const auth = createMcpAuth({
-      issuer: ISSUER,
-      resources: [RESOURCE],
-      scopes: ['mcp:tools:read'],
-      clientStore: failingStore,
-      rateLimits: { enabled: false },
-      logger,
-    });
+    const auth = failingAuth({ logger });
     await failingFlow(auth);
     expect(logger.lines.map(({ level, message }) => [level, message])).toEqual([
       ['error', 'unexpected error'],
@@ -225,14 +217,7 @@ describe('one logger option', () => {
         throw new Error('sink down');
       },
     };
-    const auth = createMcpAuth({
-      issuer: ISSUER,
-      resources: [RESOURCE],
-      scopes: ['mcp:tools:read'],
-      clientStore: failingStore,
-      rateLimits: { enabled: false },
-      logger: throwing,
-    });
+    const auth = failingAuth({ logger: throwing });
     await failingFlow(auth);
   });
 

@@ -10,7 +10,7 @@ import type { AppEnv } from './http/context.js';
 import { cors, corsPreflight, corsResponseHeaders } from './http/cors.js';
 import { rateLimit } from './http/rate-limit.js';
 import { effectiveLimit, type RateLimitedEndpoint } from './rate-limit/limits.js';
-import { authorizationServerMetadata, protectedResourceDocuments } from './metadata/documents.js';
+import { ENDPOINT_PATHS, authorizationServerMetadata, protectedResourceDocuments } from './metadata/documents.js';
 import { registerClient } from './routes/register.js';
 import { authorityPage, decideConsent, misdirectedPage, showConsent } from './routes/authorize.js';
 import { resumeAuthorization } from './routes/sign-in.js';
@@ -104,12 +104,12 @@ export function createMcpAuth(input: McpAuthOptions): McpAuth {
       ? [`/.well-known/oauth-authorization-server${base}`, `${base}/.well-known/oauth-authorization-server`]
       : ['/.well-known/oauth-authorization-server'],
     oidc: base ? [`/.well-known/openid-configuration${base}`, `${base}/.well-known/openid-configuration`] : ['/.well-known/openid-configuration'],
-    jwks: `${base}/.well-known/jwks.json`,
-    register: `${base}/register`,
-    authorize: `${base}/authorize`,
-    token: `${base}/token`,
-    introspect: `${base}/introspect`,
-    revoke: `${base}/revoke`,
+    jwks: `${base}${ENDPOINT_PATHS.jwks}`,
+    register: `${base}${ENDPOINT_PATHS.registration}`,
+    authorize: `${base}${ENDPOINT_PATHS.authorization}`,
+    token: `${base}${ENDPOINT_PATHS.token}`,
+    introspect: `${base}${ENDPOINT_PATHS.introspection}`,
+    revoke: `${base}${ENDPOINT_PATHS.revocation}`,
     health: `${base}/healthz`,
     operator: `${base}/operator`,
   };

@@ -2,17 +2,21 @@ import type { ResolvedOptions } from '../options.js';
 import { protectedResourceMetadataDocument } from '../protocol/resource-metadata.js';
 import { GRANT_TYPES } from '../routes/grants/registry.js';
 
-/** The endpoints, all under the issuer's path. */
-export function endpoints(options: ResolvedOptions) {
-  const base = options.issuer;
-  return {
-    authorization: `${base}/authorize`,
-    token: `${base}/token`,
-    registration: `${base}/register`,
-    introspection: `${base}/introspect`,
-    revocation: `${base}/revoke`,
-    jwks: `${base}/.well-known/jwks.json`,
-  };
+/** The endpoint paths under the issuer's path: one table for the routes and the metadata. */
+export const ENDPOINT_PATHS = {
+  authorization: '/authorize',
+  token: '/token',
+  registration: '/register',
+  introspection: '/introspect',
+  revocation: '/revoke',
+  jwks: '/.well-known/jwks.json',
+} as const;
+
+/** The endpoint URLs (RFC 8414 §2), all under the issuer. */
+export function endpoints(options: ResolvedOptions): Record<keyof typeof ENDPOINT_PATHS, string> {
+  const urls = {} as Record<keyof typeof ENDPOINT_PATHS, string>;
+  for (const [name, path] of Object.entries(ENDPOINT_PATHS) as [keyof typeof ENDPOINT_PATHS, string][]) urls[name] = `${options.issuer}${path}`;
+  return urls;
 }
 
 /** RFC 8414 §2: exactly the endpoints and capabilities this server has. */

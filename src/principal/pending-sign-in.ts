@@ -23,11 +23,6 @@ export const MAX_SIGN_IN_STATE = 1024;
 /** A cookie holds at most 4096 bytes of name and value (RFC 6265 §6.1 minimum browsers honour). */
 export const MAX_PENDING_COOKIE = 4000;
 
-/** `__Host-` requires `Secure`, which a browser refuses on plain-http localhost. */
-export function pendingSignInCookieName(insecureLoopback: boolean): string {
-  return insecureLoopback ? 'mcp-auth-sign-in' : '__Host-mcp-auth-sign-in';
-}
-
 export interface PendingSignIn {
   /** The validated authorization request, re-validated (client, redirect URI) on resume. */
   req: AuthorizationRequest;

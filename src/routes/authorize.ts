@@ -1,4 +1,4 @@
-import { getCookie, setCookie } from 'hono/cookie';
+import { browserCookieName, clearBrowserCookie, readBrowserCookie, setBrowserCookie } from '../http/browser-cookie.js';
 import type { AppContext } from '../http/context.js';
 import { readForm, rejectRepeatedParameters } from '../http/request-body.js';
 import { noStoreRedirect } from '../http/responses.js';
@@ -13,7 +13,6 @@ import { signConsentRequest, verifyConsentRequest } from '../tokens/consent-requ
 import type { ResolvedOptions } from '../options.js';
 import { isSignInRedirect, type Principal, type SignInRedirect } from '../principal/types.js';
 import {
-  pendingSignInCookieName,
   PENDING_SIGN_IN_SECONDS,
   MAX_PENDING_COOKIE,
   signInRedirectProblem,
@@ -25,15 +24,6 @@ import {
 import type { AuthorityBrowserRoute } from '../authority/types.js';
 
 const CONSENT_TTL_SECONDS = 600;
-
-function cookieName(c: AppContext): string {
-  // `__Host-` requires `Secure`, which a browser refuses on plain-http localhost.
-  return c.var.services.options.insecureLoopback ? 'mcp-auth-consent' : '__Host-mcp-auth-consent';
-}
-
-function clearConsentCookie(c: AppContext): void {
-  setCookie(c, cookieName(c), '', { path: '/', httpOnly: true, secure: !c.var.services.options.insecureLoopback, sameSite: 'Lax', maxAge: 0 });
-}
 
 /** Anti-framing and a script-free CSP on every page this server renders (RFC 9700 §4.16). */
 function securePage(c: AppContext, nonce: string, body: unknown, status: 200 | 400 | 403 | 421, formTargets: string[] = []): Response | Promise<Response> {
@@ -133,9 +123,8 @@ async function startSignIn(c: AppContext, request: AuthorizationRequest, answer:
     { req: request, pid: randomToken(16), state: answer.state },
     { keys: keys.consentKeys, issuer: options.issuer, now: services.now() },
   );
-  const name = pendingSignInCookieName(options.insecureLoopback);
   // A browser drops a larger cookie silently; the client hears why instead (OAuth 2.1 §4.1.2.1).
-  if (name.length + pending.length > MAX_PENDING_COOKIE)
+  if (browserCookieName(c, 'sign-in').length + pending.length > MAX_PENDING_COOKIE)
     return noStoreRedirect(
       c,
       authorizationResponseUrl(request.redirectUri, options.issuer, {
@@ -145,7 +134,7 @@ async function startSignIn(c: AppContext, request: AuthorizationRequest, answer:
       }),
       302,
     );
-  setCookie(c, name, pending, { path: '/', httpOnly: true, secure: !options.insecureLoopback, sameSite: 'Lax', maxAge: PENDING_SIGN_IN_SECONDS });
+  setBrowserCookie(c, 'sign-in', pending, PENDING_SIGN_IN_SECONDS);
   return noStoreRedirect(c, answer.signInAt, 302);
 }
 
@@ -187,13 +176,7 @@ export async function consentStep(
     signedIn && principal
       ? await signSignedInPrincipal({ principal, cid, keys: keys.consentKeys, issuer: options.issuer, now: services.now(), ttlSeconds: CONSENT_TTL_SECONDS })
       : undefined;
-  setCookie(c, cookieName(c), csrf, {
-    path: '/',
-    httpOnly: true,
-    secure: !options.insecureLoopback,
-    sameSite: 'Lax',
-    maxAge: CONSENT_TTL_SECONDS,
-  });
+  setBrowserCookie(c, 'consent', csrf, CONSENT_TTL_SECONDS);
 
   const redirectHost = new URL(redirectUri).host;
   const page = renderConsentPage({
@@ -235,7 +218,7 @@ export async function decideConsent(c: AppContext): Promise<Response> {
   const consent = await verifyConsentRequest(form.get('request') ?? '', { keys: keys.consentKeys, issuer: options.issuer, now: services.now() });
   if (!consent) return errorPage(c, nonce, 'This approval form has expired or was tampered with. Start again from the application.');
   const request: AuthorizationRequest = consent.req;
-  const cookie = getCookie(c, cookieName(c));
+  const cookie = readBrowserCookie(c, 'consent');
   if (!cookie || !timingSafeEqual(await sha256(cookie), consent.csrf))
     return errorPage(c, nonce, 'This approval form does not belong to this browser session. Start again from the application.', 403);
 
@@ -246,7 +229,7 @@ export async function decideConsent(c: AppContext): Promise<Response> {
   const decide = (decision: 'approve' | 'deny') => services.consent(consent.cid).useConsent({ decision, expiresAt: consent.exp, now: services.now() });
   const alreadyUsed = () => errorPage(c, nonce, 'This approval form was already used. Start again from the application.');
   const respond = (params: Record<string, string | undefined>) => {
-    clearConsentCookie(c);
+    clearBrowserCookie(c, 'consent');
     return noStoreRedirect(c, authorizationResponseUrl(request.redirectUri, options.issuer, { ...params, state: request.state }), 303);
   };
 
@@ -274,7 +257,7 @@ export async function decideConsent(c: AppContext): Promise<Response> {
   if (!(await decide('approve'))) return alreadyUsed();
 
   // RFC 9700 §4.12: 303 to the client with a code (local), or on to the authority's consent (Grantex).
-  clearConsentCookie(c);
+  clearBrowserCookie(c, 'consent');
   return services.authority.startAuthorization(c, request, principal);
 }
 

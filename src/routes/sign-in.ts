@@ -1,9 +1,9 @@
-import { getCookie, setCookie } from 'hono/cookie';
 import type { AppContext } from '../http/context.js';
 import { OAuthError } from '../errors.js';
 import { randomToken } from '../crypto.js';
 import { checkClientAndRedirect } from '../protocol/authorization-request.js';
-import { pendingSignInCookieName, verifyPendingSignIn } from '../principal/pending-sign-in.js';
+import { verifyPendingSignIn } from '../principal/pending-sign-in.js';
+import { takeBrowserCookie } from '../http/browser-cookie.js';
 import { consentStep, errorPage, principalRefusal } from './authorize.js';
 
 /**
@@ -22,10 +22,8 @@ export async function resumeAuthorization(c: AppContext): Promise<Response> {
   const { principal: resolver } = options;
   if (!resolver.resume) return errorPage(c, nonce, 'This server does not sign users in through another page.');
 
-  const name = pendingSignInCookieName(options.insecureLoopback);
-  const cookie = getCookie(c, name);
   // The pending authorization is single use: the cookie goes, whatever follows.
-  setCookie(c, name, '', { path: '/', httpOnly: true, secure: !options.insecureLoopback, sameSite: 'Lax', maxAge: 0 });
+  const cookie = takeBrowserCookie(c, 'sign-in');
   if (!cookie) return errorPage(c, nonce, 'This sign-in does not belong to this browser session. Start again from the application.', 403);
   const keys = await services.keys();
   const now = services.now();

@@ -1,4 +1,4 @@
-import { getCookie, setCookie } from 'hono/cookie';
+import { setBrowserCookie, takeBrowserCookie } from '../../http/browser-cookie.js';
 import type { AppContext } from '../../http/context.js';
 import { noStoreRedirect } from '../../http/responses.js';
 import { OAuthError } from '../../errors.js';
@@ -19,10 +19,6 @@ export const CALLBACK_PATH = '/grantex/callback';
 
 export function upstreamCallbackUrl(options: { issuer: string }): string {
   return `${options.issuer}${CALLBACK_PATH}`;
-}
-
-function browserCookie(c: AppContext): string {
-  return c.var.services.options.insecureLoopback ? 'mcp-auth-upstream' : '__Host-mcp-auth-upstream';
 }
 
 /**
@@ -84,7 +80,7 @@ export async function startUpstreamAuthorization(
   );
   if (started.code) return completeUpstream(c, { state, upstreamCode: started.code });
 
-  setCookie(c, browserCookie(c), browser, { path: '/', httpOnly: true, secure: !options.insecureLoopback, sameSite: 'Lax', maxAge: UPSTREAM_CONSENT_SECONDS });
+  setBrowserCookie(c, 'upstream', browser, UPSTREAM_CONSENT_SECONDS);
   return noStoreRedirect(c, consentUrl, 303);
 }
 
@@ -96,8 +92,7 @@ export async function upstreamCallback(c: AppContext, pageError: (message: strin
   const params = new URL(c.req.url).searchParams;
   const state = params.get('state') ?? '';
   if (!grantIdOf(state)) return pageError('This sign-in link is not valid. Start again from the application.');
-  const browser = getCookie(c, browserCookie(c));
-  setCookie(c, browserCookie(c), '', { path: '/', httpOnly: true, secure: !c.var.services.options.insecureLoopback, sameSite: 'Lax', maxAge: 0 });
+  const browser = takeBrowserCookie(c, 'upstream');
   const code = params.get('code');
   if (!code) {
     const services = c.var.services;

@@ -3,8 +3,7 @@ import { Hono, type Context } from 'hono';
 import { env } from 'cloudflare:workers';
 import { createTokenMint, ISSUER as MINT_ISSUER, now, PRM, RESOURCE as MINT_RESOURCE, type TokenMint } from '../shared/token-mint';
 import { requireMcpAuth, type McpAuthEnv } from '../../src/middleware/hono.js';
-import { createMcpAuth } from '../../src/create-mcp-auth';
-import { ISSUER, RESOURCE, tokensFor } from './helpers';
+import { workerAuth, tokensFor } from './helpers';
 
 /**
  * A per-request scope function that records every call: the write tool needs write, anything
@@ -72,13 +71,7 @@ describe('requireMcpAuth (Hono): the token is verified before any per-request wo
 
 describe('auth.protect(): the token is verified before any per-request work (RFC 6750 §3.1)', () => {
   const recorded = recordingScopes();
-  const auth = createMcpAuth({
-    issuer: ISSUER,
-    resources: [RESOURCE],
-    scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'],
-    rateLimits: { enabled: false },
-    log: false,
-  });
+  const auth = workerAuth();
   const app = new Hono<McpAuthEnv>();
   app.post('/mcp', auth.protect({ scopes: ['mcp:tools:read'], scopesFor: recorded.scopesFor }), (c) => c.text(`ok ${c.get('mcpGrant').sub}`));
 

@@ -1,9 +1,27 @@
 import { exports } from 'cloudflare:workers';
+import { createMcpAuth, type McpAuth } from '../../src/create-mcp-auth';
+import type { McpAuthOptions } from '../../src/options';
 import { base64url } from 'jose';
 
 export const ISSUER = 'http://localhost:8787';
 export const RESOURCE = 'http://localhost:8787/mcp';
 export const REDIRECT = 'http://127.0.0.1:9999/callback';
+
+/**
+ * The authorization server of the worker under test (its issuer, resource and scopes), rate limits
+ * and logs off, for a test host that mounts it or protects routes with it: tokens the worker issues
+ * verify here, as they share its bindings.
+ */
+export function workerAuth(extra: Partial<McpAuthOptions> = {}): McpAuth {
+  return createMcpAuth({
+    issuer: ISSUER,
+    resources: [RESOURCE],
+    scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'],
+    rateLimits: { enabled: false },
+    log: false,
+    ...extra,
+  });
+}
 
 /** The URL a stubbed `fetch` was called with, whatever form it came in. */
 export function urlOf(input: RequestInfo | URL): string {

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import { env } from 'cloudflare:workers';
-import { createMcpAuth } from '../../src/create-mcp-auth';
 import { mcpCors, requireMcpAuth } from '../../src/middleware/hono';
 import { createCorsPolicy, isCorsPreflight, type McpCorsOptions } from '../../src/middleware/cors';
-import { ISSUER, RESOURCE, tokensFor } from './helpers';
+import { ISSUER, RESOURCE, workerAuth, tokensFor } from './helpers';
 
 /**
  * Browser-based MCP clients (Fetch standard §3.2): a preflight is answered without verification,
@@ -40,13 +39,7 @@ function untouchableEnv(): { env: Record<string, unknown>; reads: string[] } {
 
 /** protect() on /mcp as a host mounts it, with mcpCors before it unless `cors` is false. */
 function host(options: { cors?: McpCorsOptions | false; scopes?: string[] } = {}) {
-  const auth = createMcpAuth({
-    issuer: ISSUER,
-    resources: [RESOURCE],
-    scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'],
-    rateLimits: { enabled: false },
-    log: false,
-  });
+  const auth = workerAuth();
   const handled: string[] = [];
   const app = new Hono();
   if (options.cors !== false) app.use('/mcp', mcpCors(options.cors ?? { origins: [APP_ORIGIN] }));

@@ -1,22 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import { env } from 'cloudflare:workers';
-import { createMcpAuth, type ProtectOptions } from '../../src/create-mcp-auth';
+import type { ProtectOptions } from '../../src/create-mcp-auth';
 import type { McpGrant } from '../../src/verify/index.js';
-import { ISSUER, RESOURCE, clientAuth, postForm, tokensFor } from './helpers';
+import { ISSUER, workerAuth, clientAuth, postForm, tokensFor } from './helpers';
 
 /**
  * auth.protect() on a host app next to the worker under test: the same issuer, bindings and
  * signing keys, so tokens issued by the worker are this app's own.
  */
 function host(routes: Record<string, ProtectOptions>) {
-  const auth = createMcpAuth({
-    issuer: ISSUER,
-    resources: [RESOURCE],
-    scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'],
-    rateLimits: { enabled: false },
-    log: false,
-  });
+  const auth = workerAuth();
   const grants: Record<string, McpGrant[]> = {};
   const app = new Hono();
   for (const [path, options] of Object.entries(routes)) {

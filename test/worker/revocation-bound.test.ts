@@ -5,7 +5,7 @@ import { decodeJwt } from 'jose';
 import { createMcpAuth, type McpAuth, type ProtectOptions } from '../../src/create-mcp-auth';
 import { createTokenVerifier, verifyAccessToken, type McpGrant } from '../../src/verify/index.js';
 import { createTokenMint, ISSUER as MINT_ISSUER, NOW as MINT_NOW, RESOURCE as MINT_RESOURCE } from '../shared/token-mint';
-import { ISSUER, RESOURCE, authorizeUrl, clientAuth, pkce, postForm, registerClient, tokensFor, type RegisteredClient } from './helpers';
+import { ISSUER, RESOURCE, workerAuth, authorizeUrl, clientAuth, pkce, postForm, registerClient, tokensFor, type RegisteredClient } from './helpers';
 import { GRANTEX_SCOPES, fakeGrantexAuthority, grantexSetup, type GrantexSetup } from './grantex-setup';
 
 const STATE_BINDING = 'MCP_AUTH_STATE';
@@ -57,14 +57,7 @@ function testClock(start: number) {
 
 function localHost(start: number, routes: Record<string, ProtectOptions>) {
   const clock = testClock(start);
-  const auth = createMcpAuth({
-    issuer: ISSUER,
-    resources: [RESOURCE],
-    scopes: ['mcp:tools:read', 'mcp:tools:write', 'offline_access'],
-    rateLimits: { enabled: false },
-    log: false,
-    clock: clock.now,
-  });
+  const auth = workerAuth({ clock: clock.now });
   return { clock, ...protectedHost(auth, routes) };
 }
 
